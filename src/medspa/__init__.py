@@ -1,0 +1,1 @@
+"""medspa: practice management for medical spas and aesthetic clinics."""

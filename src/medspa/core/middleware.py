@@ -1,0 +1,19 @@
+"""Tag every request's audit events with where it came from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from medspa.core.audit import audit_context
+
+
+class AuditContextMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        via = "api" if request.path.startswith("/api/") else "web"
+        with audit_context(ip_address=request.META.get("REMOTE_ADDR") or None, via=via):
+            return self.get_response(request)

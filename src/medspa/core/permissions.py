@@ -1,0 +1,36 @@
+"""Who may do what: the permission matrix in code (docs/permissions.md is its written form)."""
+
+from __future__ import annotations
+
+from medspa.core.errors import Forbidden
+from medspa.core.models import Role, User
+
+ALL_STAFF = frozenset(Role.values)
+DESK = frozenset({Role.OWNER, Role.MANAGER, Role.FRONT_DESK})
+MANAGERS = frozenset({Role.OWNER, Role.MANAGER})
+
+# action -> roles allowed
+MATRIX: dict[str, frozenset[str]] = {
+    "locations.view": ALL_STAFF,
+    "services.view": ALL_STAFF,
+    "resources.view": ALL_STAFF,
+    "schedule.view": ALL_STAFF,
+    "hours.manage": MANAGERS,
+    "clients.view": ALL_STAFF,
+    "clients.create": DESK | {Role.PROVIDER},
+    "appointments.book": DESK,
+    "appointments.reschedule": DESK,
+    "appointments.cancel": DESK,
+    "appointments.status": DESK | {Role.PROVIDER},
+}
+
+
+def can(user: User, action: str) -> bool:
+    """Whether the user's role allows the action."""
+    return user.is_active and user.organization_id is not None and user.role in MATRIX[action]
+
+
+def require(user: User, action: str) -> None:
+    """Refuse with 403 unless the user's role allows the action."""
+    if not can(user, action):
+        raise Forbidden(f"Your role ({user.get_role_display()}) does not allow this.")

@@ -1,0 +1,58 @@
+"""Pieces every API router and page shares: who is calling, list envelopes, problem+json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Schema
+from ninja.params.functions import Header
+
+from medspa.core.errors import DomainError, Forbidden
+from medspa.core.models import Organization, User
+from medspa.core.permissions import require
+
+T = TypeVar("T")
+
+
+# The header a client sends so that a retried write acts once (see core/idempotency.py).
+IdempotencyKey = Annotated[str | None, Header(None, alias="Idempotency-Key")]
+
+
+class ListOut(Schema, Generic[T]):
+    items: list[T]
+    count: int
+
+
+@dataclass(frozen=True)
+class Staff:
+    """The signed-in staff member and the organization every read and write is scoped to."""
+
+    user: User
+    organization: Organization
+
+
+def staff(request: HttpRequest, action: str) -> Staff:
+    """The caller, refused unless a member of an organization whose role allows the action."""
+    user = getattr(request, "auth", None) or request.user
+    if not isinstance(user, User) or user.organization is None:
+        raise Forbidden("Only staff of a clinic can use this.")
+    require(user, action)
+    return Staff(user=user, organization=user.organization)
+
+
+def problem_response(error: DomainError) -> HttpResponse:
+    """Render a domain error as RFC 9457 problem details."""
+    body: dict[str, Any] = {
+        "type": f"https://medspa.example/problems/{error.code}",
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
+        "code": error.code,
+        "errors": [{"field": e.field, "reason": e.reason} for e in error.errors],
+    }
+    return HttpResponse(
+        json.dumps(body), status=error.status, content_type="application/problem+json"
+    )

@@ -1,0 +1,190 @@
+"""Reads of the schedule: resources, appointments by day, and availability from the engine."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from medspa.catalog.models import Service
+from medspa.core.models import Location, Organization
+from medspa.scheduling import engine
+from medspa.scheduling.models import (
+    Appointment,
+    AppointmentService,
+    Reservation,
+    Resource,
+    ResourceBlock,
+    ResourceKind,
+    WorkingHours,
+)
+from medspa.scheduling.plans import PROVIDER, plan_for, plan_span
+
+
+def to_ts(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def from_ts(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
+def resources_at(
+    organization: Organization, location: Location, *, kinds: Sequence[str] | None = None
+) -> QuerySet[Resource]:
+    """Active rooms and devices of the location, and the providers who have hours there."""
+    qs = Resource.objects.filter(organization=organization, is_active=True).filter(
+        Q(location=location, kind__in=[ResourceKind.ROOM, ResourceKind.DEVICE])
+        | Q(kind=ResourceKind.PROVIDER, location=location)
+        | Q(kind=ResourceKind.PROVIDER, working_hours__location=location)
+    )
+    if kinds is not None:
+        qs = qs.filter(kind__in=kinds)
+    return qs.distinct().order_by("kind", "name")
+
+
+def day_bounds(location: Location, day: date) -> tuple[datetime, datetime]:
+    """The UTC instants where a local calendar day of the location starts and ends."""
+    zone = location.zone
+    start = datetime.combine(day, time.min, tzinfo=zone)
+    end = datetime.combine(start.date() + timedelta(days=1), time.min, tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def appointments_for_day(
+    organization: Organization,
+    location: Location,
+    day: date,
+    *,
+    resource: Resource | None = None,
+    include_cancelled: bool = True,
+) -> QuerySet[Appointment]:
+    """The appointments of one local day, with services and reservations in three queries."""
+    start, end = day_bounds(location, day)
+    qs = Appointment.objects.filter(organization=organization).on_day(location, start, end)
+    if not include_cancelled:
+        qs = qs.active()
+    if resource is not None:
+        qs = qs.filter(reservations__resource=resource).distinct()
+    return qs.select_related("client").prefetch_related(
+        Prefetch(
+            "lines",
+            queryset=AppointmentService.objects.select_related("service").order_by("position"),
+        ),
+        Prefetch("reservations", queryset=Reservation.objects.order_by("start", "id")),
+    )
+
+
+@dataclass(frozen=True)
+class Availability:
+    """What the engine offers for a request, and why not when it offers nothing."""
+
+    plans: tuple[engine.Plan, ...]
+    slots: list[engine.Slot]
+    reasons: list[engine.Reason]
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """One service of a booking request, with the provider the client asked for, if any."""
+
+    service: Service
+    provider: Resource | None = None
+
+
+def find_availability(
+    *,
+    organization: Organization,
+    location: Location,
+    wanted: Sequence[Wanted],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    ignore_reservations: bool = False,
+    explain: bool = True,
+) -> Availability:
+    """Every feasible client start in [start, end) for the services booked back to back."""
+    plans = tuple(plan_for(w.service) for w in wanted)
+    plan = engine.combine(plans)
+    span = sum(plan_span(p) for p in plans)
+    fetch_start = start - timedelta(seconds=span)
+    fetch_end = end + timedelta(seconds=span)
+
+    kinds = {need.kind for need in plan.needs}
+    resources = [
+        r
+        for r in resources_at(organization, location, kinds=sorted(kinds))
+        if any(
+            need.kind == r.kind and (need.capability is None or need.capability in r.capabilities)
+            for need in plan.needs
+        )
+    ]
+    ids = [r.pk for r in resources]
+    hours: dict[int, list[engine.WeeklyHours]] = defaultdict(list)
+    for row in WorkingHours.objects.filter(resource_id__in=ids, location=location).values_list(
+        "resource_id", "weekday", "start_time", "end_time", "valid_from", "valid_until"
+    ):
+        hours[row[0]].append(engine.WeeklyHours(*row[1:]))
+    blocks: dict[int | None, list[engine.Block]] = defaultdict(list)
+    for rid, b_start, b_end, reason in ResourceBlock.objects.filter(
+        Q(resource_id__in=ids) | Q(location=location, resource__isnull=True),
+        start__lt=fetch_end,
+        end__gt=fetch_start,
+    ).values_list("resource_id", "start", "end", "reason"):
+        blocks[rid].append(engine.Block(to_ts(b_start), to_ts(b_end), reason))
+    busy: dict[int, list[engine.Interval]] = defaultdict(list)
+    if not ignore_reservations:
+        for rid, r_start, r_end in Reservation.objects.filter(
+            resource_id__in=ids, active=True, start__lt=fetch_end, end__gt=fetch_start
+        ).values_list("resource_id", "start", "end"):
+            busy[rid].append((to_ts(r_start), to_ts(r_end)))
+
+    zone = location.zone
+    first_day = fetch_start.astimezone(zone).date()
+    last_day = fetch_end.astimezone(zone).date()
+    calendars = [
+        engine.ResourceCalendar(
+            id=r.pk,
+            kind=r.kind,
+            capabilities=frozenset(r.capabilities),
+            working=tuple(
+                engine.expand_weekly(hours[r.pk], location.time_zone, first_day, last_day)
+            ),
+            blocked=tuple(blocks[r.pk] + blocks[None]),
+            busy=tuple(busy[r.pk]),
+        )
+        for r in resources
+    ]
+    pins = {
+        f"{i}:{PROVIDER}": frozenset({w.provider.pk}) for i, w in enumerate(wanted) if w.provider
+    }
+    rules = engine.Rules(
+        window_start=to_ts(start),
+        window_end=to_ts(end),
+        tz=location.time_zone,
+        granularity=location.slot_granularity_minutes * 60,
+        earliest=to_ts(now + timedelta(minutes=location.booking_lead_minutes)),
+        latest=to_ts(now + timedelta(days=location.booking_horizon_days)),
+        pins=pins,
+    )
+    slots = engine.find_slots(plan, calendars, rules)
+    reasons = engine.explain(plan, calendars, rules) if explain and not slots else []
+    return Availability(plans=plans, slots=slots, reasons=reasons)
+
+
+def count_overlapping_reservations(organization: Organization | None = None) -> int:
+    """Pairs of active reservations of one resource whose times overlap: always 0."""
+    first = Reservation.objects.filter(active=True)
+    if organization is not None:
+        first = first.filter(organization=organization)
+    later = Reservation.objects.filter(
+        active=True,
+        resource_id=OuterRef("resource_id"),
+        id__gt=OuterRef("id"),
+        start__lt=OuterRef("end"),
+        end__gt=OuterRef("start"),
+    )
+    return first.filter(Exists(later)).count()

@@ -1,0 +1,392 @@
+"""The booking service: book, reschedule, cancel and move appointments through their statuses.
+
+Every write runs in one transaction that re-checks availability before it writes. On SQLite
+the transaction starts with BEGIN IMMEDIATE (settings), so the check and the insert of
+reservations can never interleave with another booking; on PostgreSQL an exclusion
+constraint over (resource, time range) of active reservations refuses any overlap that a
+concurrent transaction slipped in, and we turn that refusal into SlotTaken.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from medspa.clients.models import Client
+from medspa.core.audit import record_event
+from medspa.core.errors import Conflict, FieldError, Invalid, SlotTaken
+from medspa.core.models import Location, Organization, User
+from medspa.scheduling import engine
+from medspa.scheduling.models import (
+    ACTIVE_STATUSES,
+    TRANSITIONS,
+    Appointment,
+    AppointmentService,
+    AppointmentStatus,
+    Reservation,
+    Resource,
+    ResourceKind,
+)
+from medspa.scheduling.plans import PROVIDER, line_index, line_spans, role_kind
+from medspa.scheduling.selectors import Wanted, find_availability, from_ts
+
+# A booking that let the engine choose resources retries when a concurrent booking took
+# the one it chose; a booking pinned to a provider has nothing else to try.
+ANY_PROVIDER_ATTEMPTS = 3
+MOVABLE_STATUSES = frozenset({AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED})
+
+
+def check_wanted(location: Location, wanted: Sequence[Wanted]) -> None:
+    """Refuse services or providers that could never be booked at this location."""
+    if not wanted:
+        raise Invalid.on("services", "Choose at least one service.")
+    if len(wanted) > 6:
+        raise Invalid.on("services", "At most six services can be booked in one appointment.")
+    errors: list[FieldError] = []
+    for i, w in enumerate(wanted):
+        where = "service" if len(wanted) == 1 else f"services.{i}"
+        if not w.service.is_active:
+            errors.append(FieldError(where, f"{w.service.name} is no longer offered."))
+        offered_at = [loc.pk for loc in w.service.locations.all()]
+        if offered_at and location.pk not in offered_at:
+            errors.append(FieldError(where, f"{w.service.name} is not offered at {location.name}."))
+        if w.provider is None:
+            continue
+        field = "provider" if len(wanted) == 1 else f"services.{i}.provider"
+        if w.provider.kind != ResourceKind.PROVIDER or not w.provider.is_active:
+            errors.append(FieldError(field, f"{w.provider.name} is not an active provider."))
+        elif w.service.provider_capability and (
+            w.service.provider_capability not in w.provider.capabilities
+        ):
+            errors.append(
+                FieldError(
+                    field,
+                    f"{w.provider.name} is not certified for {w.service.name} "
+                    f"({w.service.provider_capability}).",
+                )
+            )
+    if errors:
+        raise Invalid(detail="; ".join(e.reason for e in errors), errors=errors)
+
+
+def _slot_at(
+    *,
+    organization: Organization,
+    location: Location,
+    wanted: Sequence[Wanted],
+    start: datetime,
+    now: datetime,
+) -> tuple[tuple[engine.Plan, ...], engine.Slot]:
+    """The engine's slot starting exactly at `start`, or why there is none (409 or 422)."""
+    if start < now:
+        raise Invalid.on("start", "The start is in the past.")
+    if start > now + timedelta(days=location.booking_horizon_days):
+        raise Invalid.on(
+            "start", f"Bookings open {location.booking_horizon_days} days ahead at most."
+        )
+    granularity = location.slot_granularity_minutes
+    local = start.astimezone(location.zone)
+    if local.second or local.microsecond or (local.hour * 60 + local.minute) % granularity:
+        raise Invalid.on("start", f"Appointments start on a {granularity}-minute grid.")
+    end = start + timedelta(seconds=1)
+    found = find_availability(
+        organization=organization,
+        location=location,
+        wanted=wanted,
+        start=start,
+        end=end,
+        now=now,
+        explain=False,
+    )
+    if found.slots:
+        return found.plans, found.slots[0]
+    # Would the time work if nothing else were booked? Then it is taken (409); otherwise
+    # it can never be booked as asked (422), and the engine says why.
+    free = find_availability(
+        organization=organization,
+        location=location,
+        wanted=wanted,
+        start=start,
+        end=end,
+        now=now,
+        ignore_reservations=True,
+    )
+    if free.slots:
+        raise SlotTaken("That time is already taken for the provider, room or device it needs.")
+    reasons = "; ".join(r.message for r in free.reasons) or "Nothing can be booked at that time."
+    raise Invalid.on("start", reasons)
+
+
+def _write_reservations(
+    *,
+    organization: Organization,
+    appointment: Appointment,
+    lines: Sequence[AppointmentService],
+    slot: engine.Slot,
+) -> None:
+    Reservation.objects.bulk_create(
+        [
+            Reservation(
+                organization=organization,
+                appointment=appointment,
+                line=lines[line_index(hold.role)],
+                resource_id=hold.resource,
+                role=role_kind(hold.role),
+                start=from_ts(hold.start),
+                end=from_ts(hold.end),
+            )
+            for hold in slot.holds
+        ]
+    )
+
+
+def _providers(slot: engine.Slot, count: int) -> list[int | None]:
+    assigned = dict(slot.assignment)
+    return [assigned.get(f"{i}:{PROVIDER}") for i in range(count)]
+
+
+def _is_overlap(error: IntegrityError) -> bool:
+    # PostgreSQL's exclusion_violation (23P01) from reservation_no_overlap.
+    return (
+        "reservation_no_overlap" in str(error)
+        or getattr(getattr(error, "__cause__", None), "sqlstate", None) == "23P01"
+    )
+
+
+def book_appointment(
+    *,
+    organization: Organization,
+    actor: User | None,
+    client: Client,
+    location: Location,
+    start: datetime,
+    wanted: Sequence[Wanted],
+    notes: str = "",
+    now: datetime | None = None,
+) -> Appointment:
+    """Book one or more services back to back for a client, holding every resource they need."""
+    now = now or timezone.now()
+    check_wanted(location, wanted)
+    pinned = all(w.provider is not None for w in wanted)
+    attempts = 1 if pinned else ANY_PROVIDER_ATTEMPTS
+    for attempt in range(attempts):
+        try:
+            with transaction.atomic():
+                plans, slot = _slot_at(
+                    organization=organization,
+                    location=location,
+                    wanted=wanted,
+                    start=start,
+                    now=now,
+                )
+                appointment = Appointment.objects.create(
+                    organization=organization,
+                    location=location,
+                    client=client,
+                    start=from_ts(slot.start),
+                    end=from_ts(slot.end),
+                    notes=notes,
+                    created_by=actor,
+                    created_at=now,
+                    updated_at=now,
+                )
+                providers = _providers(slot, len(wanted))
+                lines = AppointmentService.objects.bulk_create(
+                    [
+                        AppointmentService(
+                            appointment=appointment,
+                            position=i,
+                            service=w.service,
+                            provider_id=providers[i],
+                            start=span[0],
+                            end=span[1],
+                            price_cents=w.service.price_cents,
+                        )
+                        for i, (w, span) in enumerate(
+                            zip(wanted, line_spans(plans, from_ts(slot.start)), strict=True)
+                        )
+                    ]
+                )
+                _write_reservations(
+                    organization=organization, appointment=appointment, lines=lines, slot=slot
+                )
+                record_event(
+                    organization=organization,
+                    actor=actor,
+                    action="appointment.booked",
+                    object_type="appointment",
+                    object_id=appointment.pk,
+                    data={
+                        "client": client.pk,
+                        "location": location.pk,
+                        "start": appointment.start.isoformat(),
+                        "services": [w.service.pk for w in wanted],
+                        "resources": sorted({h.resource for h in slot.holds}),
+                    },
+                )
+            return appointment
+        except IntegrityError as error:
+            if not _is_overlap(error):
+                raise
+            if attempt == attempts - 1:
+                raise SlotTaken() from None
+    raise AssertionError("unreachable")
+
+
+def _lock(appointment: Appointment) -> Appointment:
+    """Reload the appointment under a row lock so concurrent changes queue up."""
+    # of=("self",): lock only the appointment row, not the joined location and client,
+    # which every concurrent booking references with a key-share lock.
+    return (
+        Appointment.objects.select_for_update(of=("self",))
+        .select_related("location", "client")
+        .get(pk=appointment.pk)
+    )
+
+
+def reschedule_appointment(
+    *,
+    appointment: Appointment,
+    actor: User | None,
+    start: datetime,
+    providers: Sequence[Resource | None] | None = None,
+    now: datetime | None = None,
+) -> Appointment:
+    """Move an appointment to a new start; by default each service keeps its provider."""
+    now = now or timezone.now()
+    try:
+        with transaction.atomic():
+            current = _lock(appointment)
+            if current.status not in MOVABLE_STATUSES:
+                raise Conflict(
+                    f"A {current.get_status_display().lower()} appointment cannot be moved.",
+                    [FieldError("status", "Only booked or confirmed appointments can be moved.")],
+                    code="invalid_status",
+                )
+            lines = list(current.lines.select_related("service", "provider").order_by("position"))
+            if providers is not None and len(providers) != len(lines):
+                raise Invalid.on(
+                    "providers", f"Give one provider (or null) per service: {len(lines)}."
+                )
+            chosen = providers if providers is not None else [line.provider for line in lines]
+            wanted = [Wanted(line.service, p) for line, p in zip(lines, chosen, strict=True)]
+            check_wanted(current.location, wanted)
+            old = {
+                "start": current.start.isoformat(),
+                "providers": [ln.provider_id for ln in lines],
+            }
+            # Free the old time first: the appointment may move into (or overlap) its own slot.
+            Reservation.objects.filter(appointment=current).delete()
+            plans, slot = _slot_at(
+                organization=current.organization,
+                location=current.location,
+                wanted=wanted,
+                start=start,
+                now=now,
+            )
+            current.start, current.end, current.updated_at = (
+                from_ts(slot.start),
+                from_ts(slot.end),
+                now,
+            )
+            current.save(update_fields=["start", "end", "updated_at"])
+            assigned = _providers(slot, len(lines))
+            for line, span, provider_id in zip(
+                lines, line_spans(plans, current.start), assigned, strict=True
+            ):
+                line.start, line.end, line.provider_id = span[0], span[1], provider_id
+            AppointmentService.objects.bulk_update(lines, ["start", "end", "provider"])
+            _write_reservations(
+                organization=current.organization, appointment=current, lines=lines, slot=slot
+            )
+            record_event(
+                organization=current.organization,
+                actor=actor,
+                action="appointment.rescheduled",
+                object_type="appointment",
+                object_id=current.pk,
+                data={
+                    "from": old,
+                    "to": {"start": current.start.isoformat(), "providers": assigned},
+                },
+            )
+        return current
+    except IntegrityError as error:
+        if not _is_overlap(error):
+            raise
+        raise SlotTaken() from None
+
+
+def cancel_appointment(
+    *, appointment: Appointment, actor: User | None, reason: str, now: datetime | None = None
+) -> Appointment:
+    """Cancel with a reason; the provider, room and device are free again at once."""
+    return change_status(
+        appointment=appointment,
+        actor=actor,
+        status=AppointmentStatus.CANCELLED,
+        reason=reason,
+        now=now,
+    )
+
+
+def change_status(
+    *,
+    appointment: Appointment,
+    actor: User | None,
+    status: str,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Appointment:
+    """Move an appointment along its status machine, refusing moves that make no sense."""
+    now = now or timezone.now()
+    if status not in AppointmentStatus.values:
+        raise Invalid.on(
+            "status", f"{status!r} is not a status: {', '.join(AppointmentStatus.values)}."
+        )
+    reason = reason.strip()
+    if status == AppointmentStatus.CANCELLED and not reason:
+        raise Invalid.on("reason", "Say why the appointment is cancelled.")
+    with transaction.atomic():
+        current = _lock(appointment)
+        if status not in TRANSITIONS[current.status]:
+            raise Conflict(
+                f"A {current.get_status_display().lower()} appointment cannot become "
+                f"{AppointmentStatus(status).label.lower()}.",
+                [FieldError("status", f"Not allowed from {current.status}.")],
+                code="invalid_transition",
+            )
+        local_today = now.astimezone(current.location.zone).date()
+        local_day = current.start.astimezone(current.location.zone).date()
+        if status == AppointmentStatus.CHECKED_IN and local_day != local_today:
+            raise Conflict(
+                "A client can be checked in only on the day of the appointment.",
+                [FieldError("status", "Not the appointment's day.")],
+                code="not_today",
+            )
+        if status == AppointmentStatus.NO_SHOW and now < current.start:
+            raise Conflict(
+                "A client is a no-show only once the appointment has started.",
+                [FieldError("status", "The appointment has not started yet.")],
+                code="too_early",
+            )
+        previous = current.status
+        current.status = status
+        current.updated_at = now
+        if status == AppointmentStatus.CANCELLED:
+            current.cancel_reason = reason[:300]
+        current.save(update_fields=["status", "updated_at", "cancel_reason"])
+        if status not in ACTIVE_STATUSES:
+            Reservation.objects.filter(appointment=current).update(active=False)
+        record_event(
+            organization=current.organization,
+            actor=actor,
+            action=f"appointment.{status}",
+            object_type="appointment",
+            object_id=current.pk,
+            data={"from": previous, "to": status, **({"reason": reason} if reason else {})},
+        )
+    return current

@@ -1,0 +1,168 @@
+"""Another organization's ids get 404 on every route, and its records never show in lists."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from django.test import Client as HttpClient
+
+from medspa.api import api
+from medspa.core.models import Role
+from medspa.scheduling.models import Appointment, ResourceBlock, WorkingHours
+from medspa.scheduling.selectors import Wanted
+from medspa.scheduling.services import book_appointment
+from tests.conftest import Clinic
+
+
+def their_ids(theirs: Clinic) -> dict[str, int]:
+    """The outsider's record of each kind an id parameter can name."""
+    appointment = book_appointment(
+        organization=theirs.organization,
+        actor=None,
+        client=theirs.client,
+        location=theirs.location,
+        start=theirs.at(10),
+        wanted=[Wanted(theirs.neurotoxin)],
+    )
+    block = ResourceBlock.objects.create(
+        organization=theirs.organization,
+        resource=theirs.laser,
+        start=theirs.at(18),
+        end=theirs.at(19),
+        reason="maintenance",
+    )
+    return {
+        "location": theirs.location.pk,
+        "service": theirs.neurotoxin.pk,
+        "client": theirs.client.pk,
+        "provider": theirs.injector.pk,
+        "resource": theirs.laser.pk,
+        "appointment": appointment.pk,
+        "hours": WorkingHours.objects.filter(resource=theirs.injector).first().pk,  # type: ignore[union-attr]
+        "block": block.pk,
+    }
+
+
+def routes() -> list[tuple[str, str]]:
+    schema = api.get_openapi_schema()
+    return [
+        (method.upper(), path)
+        for path, operations in schema["paths"].items()
+        for method in operations
+    ]
+
+
+def own_body(ours: Clinic) -> dict[str, Any]:
+    return {
+        "client": ours.client.pk,
+        "location": ours.location.pk,
+        "start": ours.at(10).isoformat(),
+        "service": ours.neurotoxin.pk,
+        "reason": "other",  # valid both as a block reason and as a cancel reason
+        "status": "confirmed",
+        "first_name": "A",
+        "last_name": "B",
+        "phone": "+16175550100",
+        "weekday": 1,
+        "start_time": "09:00",
+        "end_time": "10:00",
+        "end": ours.at(11).isoformat(),
+    }
+
+
+def body_fields(operation: dict[str, Any]) -> set[str]:
+    """The top-level fields of the operation's JSON body, from the OpenAPI schema."""
+    ref = (
+        operation.get("requestBody", {})
+        .get("content", {})
+        .get("application/json", {})
+        .get("schema", {})
+        .get("$ref")
+    )
+    if not ref:
+        return set()
+    components = api.get_openapi_schema()["components"]["schemas"]
+    return set(components[ref.rsplit("/", 1)[1]].get("properties", {}))
+
+
+# For each id-bearing field a route takes in its query or body: which kind of record it names.
+QUERY_AND_BODY_IDS = {
+    "location": "location",
+    "service": "service",
+    "client": "client",
+    "provider": "provider",
+    "resource": "resource",
+}
+
+
+# Routes that name no record; the list test below proves they show only the caller's own.
+ROUTES_WITHOUT_IDS = {
+    ("GET", "/api/v1/locations"),
+    ("GET", "/api/v1/clients"),
+    ("POST", "/api/v1/clients"),
+}
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(set(routes()) - ROUTES_WITHOUT_IDS))
+def test_every_route_answers_404_for_another_organizations_ids(
+    clinic: Clinic, outsider: Clinic, method: str, path: str
+) -> None:
+    owner = HttpClient()
+    owner.force_login(clinic.users[Role.OWNER])
+    theirs = their_ids(outsider)
+    path_params = re.findall(r"{(\w+)}", path)
+    url = path
+    for name in path_params:
+        url = url.replace("{" + name + "}", str(theirs[name.removesuffix("_id")]))
+    body = own_body(clinic)
+    query = {
+        "location": clinic.location.pk,
+        "service": clinic.neurotoxin.pk,
+        "start": clinic.day().isoformat(),
+        "end": clinic.day().isoformat(),
+        "date": clinic.day().isoformat(),
+    }
+    operation = api.get_openapi_schema()["paths"][path][method.lower()]
+    params = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+    fields = body_fields(operation)
+    probes: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    if path_params:
+        probes.append(({k: v for k, v in query.items() if k in params}, body))
+    for name, kind in QUERY_AND_BODY_IDS.items():
+        if name in params:
+            probes.append(
+                ({**{k: v for k, v in query.items() if k in params}, name: theirs[kind]}, body)
+            )
+        if name in fields and not path_params:
+            probes.append(({}, {**body, name: theirs[kind]}))
+    assert probes, f"{method} {path} takes no ids: add it to ROUTES_WITHOUT_IDS"
+    before = Appointment.objects.count()
+    for params_, body_ in probes:
+        response = owner.generic(
+            method,
+            url + ("?" + "&".join(f"{k}={v}" for k, v in params_.items()) if params_ else ""),
+            data=json.dumps(body_) if method in {"POST", "PUT", "PATCH"} else "",
+            content_type="application/json",
+        )
+        assert response.status_code == 404, (method, url, params_, response.content)
+        assert response["Content-Type"] == "application/problem+json"
+    assert Appointment.objects.count() == before
+
+
+def test_lists_never_show_another_organizations_records(clinic: Clinic, outsider: Clinic) -> None:
+    desk = HttpClient()
+    desk.force_login(clinic.users[Role.FRONT_DESK])
+    theirs = {
+        "/api/v1/locations": {outsider.location.pk},
+        "/api/v1/services": {outsider.neurotoxin.pk, outsider.facial.pk, outsider.laser_hair.pk},
+        "/api/v1/clients": {outsider.client.pk},
+        f"/api/v1/clients?q={outsider.client.first_name}": {outsider.client.pk},
+        "/api/v1/resources": {outsider.injector.pk, outsider.laser.pk, outsider.laser_suite.pk},
+    }
+    for url, their_ids_ in theirs.items():
+        body = desk.get(url).json()
+        assert body["count"] == len(body["items"]) or url.startswith("/api/v1/clients")
+        assert not {item["id"] for item in body["items"]} & their_ids_, url

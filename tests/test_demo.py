@@ -1,0 +1,206 @@
+"""The demo clinic: it builds, is deterministic per seed, and every booking is feasible."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+from itertools import pairwise
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db.models import F, Q
+
+from medspa.core.audit import verify_chain
+from medspa.core.models import AuditEvent, Organization, Role, User
+from medspa.demo import DEMO_PASSWORD, DEMO_SLUG, DemoError, DemoSummary, build_demo, demo_logins
+from medspa.scheduling import engine
+from medspa.scheduling.models import (
+    ACTIVE_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    Reservation,
+    Resource,
+    ResourceBlock,
+    ResourceKind,
+    WorkingHours,
+)
+
+# A Wednesday: 11:00 in Boston and 09:00 in Denver, so "today" is open at both sites.
+NOW = datetime(2026, 11, 18, 16, 0, tzinfo=UTC)
+
+Fingerprint = list[tuple[str, str, str, str, tuple[tuple[str, str], ...]]]
+
+
+def build(seed: int = 1, *, reset: bool = False) -> DemoSummary:
+    # Two weeks either side keep the test quick and still reach Thanksgiving (2026-11-26).
+    return build_demo(seed=seed, reset=reset, now=NOW, weeks_past=2, weeks_future=2)
+
+
+def fingerprint() -> Fingerprint:
+    appointments = Appointment.objects.select_related("client", "location").prefetch_related(
+        "lines__service", "lines__provider"
+    )
+    return sorted(
+        (
+            a.start.isoformat(),
+            a.location.name,
+            a.client.full_name,
+            a.status,
+            tuple(
+                (line.service.name, line.provider.name if line.provider else "")
+                for line in a.lines.all()
+            ),
+        )
+        for a in appointments
+    )
+
+
+@pytest.fixture
+def demo() -> DemoSummary:
+    return build()
+
+
+@pytest.mark.django_db
+def test_the_demo_clinic_builds(demo: DemoSummary) -> None:
+    org = Organization.objects.get(slug=DEMO_SLUG)
+    assert org.name == "Lumen Aesthetics" and org.currency == "USD"
+    zones = dict(org.locations.values_list("name", "time_zone"))
+    assert zones == {
+        "Lumen Boston — Back Bay": "America/New_York",
+        "Lumen Denver — Cherry Creek": "America/Denver",
+    }
+    assert (demo.providers, demo.rooms, demo.devices) == (9, 6, 3)
+    assert demo.services >= 20 and demo.clients == 300
+    assert demo.appointments == Appointment.objects.count() > 400
+    boston, denver = demo.per_open_day.values()
+    assert boston > denver > 5
+    statuses = set(Appointment.objects.values_list("status", flat=True))
+    assert {"completed", "cancelled", "no_show", "booked", "confirmed"} <= statuses
+    assert Appointment.objects.filter(lines__position=1).exists(), "some multi-service visits"
+    reasons = set(ResourceBlock.objects.values_list("reason", flat=True))
+    assert {"time_off", "maintenance", "holiday"} <= reasons  # Thanksgiving is in the window
+    event = AuditEvent.objects.get(organization=org, action="demo.loaded")
+    assert event.data["appointments"] == demo.appointments
+    assert verify_chain(org) is None
+
+
+@pytest.mark.django_db
+def test_the_same_seed_gives_the_same_clinic_and_another_seed_another() -> None:
+    build(1)
+    first = fingerprint()
+    build(1, reset=True)
+    assert fingerprint() == first
+    build(2, reset=True)
+    second = fingerprint()
+    assert second != first
+    assert {row[:3] for row in second} != {row[:3] for row in first}
+
+
+@pytest.mark.django_db
+def test_no_two_active_reservations_of_a_resource_overlap(demo: DemoSummary) -> None:
+    by_resource: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for rid, start, end in Reservation.objects.filter(active=True).values_list(
+        "resource_id", "start", "end"
+    ):
+        by_resource[rid].append((start, end))
+    assert len(by_resource) >= 15
+    for spans in by_resource.values():
+        spans.sort()
+        for (_, end), (start, _) in pairwise(spans):
+            assert end <= start
+
+
+@pytest.mark.django_db
+def test_every_reservation_lies_in_working_hours_and_outside_blocks(demo: DemoSummary) -> None:
+    hours: dict[tuple[int, int], list[engine.WeeklyHours]] = defaultdict(list)
+    for h in WorkingHours.objects.all():
+        hours[(h.resource_id, h.location_id)].append(
+            engine.WeeklyHours(h.weekday, h.start_time, h.end_time, h.valid_from, h.valid_until)
+        )
+    blocks = list(ResourceBlock.objects.values_list("resource_id", "location_id", "start", "end"))
+    checked = 0
+    for r in Reservation.objects.select_related("appointment__location", "resource"):
+        location = r.appointment.location
+        if r.resource.kind != ResourceKind.PROVIDER:
+            assert r.resource.location_id == location.pk
+        day = r.start.astimezone(location.zone).date()
+        working = engine.expand_weekly(
+            hours[(r.resource_id, location.pk)], location.time_zone, day, day
+        )
+        start, end = int(r.start.timestamp()), int(r.end.timestamp())
+        assert any(a <= start and end <= b for a, b in working), r
+        for rid, lid, b_start, b_end in blocks:
+            if rid == r.resource_id or (rid is None and lid == location.pk):
+                assert r.end <= b_start or r.start >= b_end, r
+        checked += 1
+    assert checked == demo.reservations
+
+
+@pytest.mark.django_db
+def test_statuses_follow_the_clock(demo: DemoSummary) -> None:
+    future = Appointment.objects.filter(start__gt=NOW)
+    past = Appointment.objects.filter(end__lte=NOW)
+    assert not future.filter(
+        status__in=[AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW]
+    ).exists()
+    assert set(past.values_list("status", flat=True)) <= {"completed", "cancelled", "no_show"}
+    cancelled = Appointment.objects.filter(status=AppointmentStatus.CANCELLED)
+    assert cancelled.exists() and not cancelled.filter(cancel_reason="").exists()
+    for appointment in Appointment.objects.prefetch_related("reservations"):
+        active = appointment.status in ACTIVE_STATUSES
+        assert all(r.active == active for r in appointment.reservations.all())
+    # Today (a Wednesday, mid-morning in Boston) has done, current and upcoming visits.
+    today = set(
+        Appointment.objects.filter(
+            location__name__startswith="Lumen Boston",
+            start__gte=NOW - timedelta(hours=3),
+            start__lt=NOW + timedelta(hours=9),
+        ).values_list("status", flat=True)
+    )
+    assert "completed" in today and today & {"checked_in", "in_treatment"}
+    assert today & {"booked", "confirmed"}
+    assert Appointment.objects.filter(created_at__gt=NOW).count() == 0
+    assert not Appointment.objects.filter(created_at__gt=F("start")).exists()
+
+
+@pytest.mark.django_db
+def test_one_login_per_role_with_the_demo_password(demo: DemoSummary) -> None:
+    logins = demo_logins()
+    assert len(logins) == len(Role.values) == 5
+    roles = set()
+    for _, email in logins:
+        user = authenticate(email=email, password=DEMO_PASSWORD)
+        assert isinstance(user, User), email
+        assert user.organization is not None and user.organization.slug == DEMO_SLUG
+        assert user.full_name
+        roles.add(user.role)
+    assert roles == set(Role.values)
+    provider = User.objects.get(role=Role.PROVIDER)
+    resource = Resource.objects.get(user=provider)
+    assert resource.kind == ResourceKind.PROVIDER and resource.name == provider.full_name
+    assert authenticate(email=logins[0][1], password="wrong") is None
+
+
+@pytest.mark.django_db
+def test_the_command_builds_once_and_reset_refuses_other_data() -> None:
+    out = StringIO()
+    call_command("demo", seed=3, weeks_past=1, weeks_future=1, stdout=out)
+    assert "Built the demo clinic" in out.getvalue()
+    assert "frontdesk@demo.medspa.example" in out.getvalue()
+    count = Appointment.objects.count()
+
+    out = StringIO()
+    call_command("demo", seed=4, stdout=out)
+    assert "already loaded" in out.getvalue()
+    assert Appointment.objects.count() == count
+    with pytest.raises(DemoError):
+        build_demo(seed=4, now=NOW)
+
+    Organization.objects.create(name="Another clinic", slug="another")
+    with pytest.raises(CommandError, match="other organizations"):
+        call_command("demo", seed=4, reset=True, stdout=StringIO())
+    assert Appointment.objects.count() == count
+    assert Organization.objects.filter(Q(slug=DEMO_SLUG) | Q(slug="another")).count() == 2
