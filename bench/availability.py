@@ -20,7 +20,7 @@ from urllib.parse import urlencode, urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import percentile, served, setup_django, write_results  # noqa: E402
+from _common import percentile, served, setup_django, write_results
 
 SERVICES = (
     "Aesthetic consultation",
@@ -120,12 +120,14 @@ def main() -> None:
             row["http"] = timings
 
     print(
-        f"\n{'service':<36} {'slots':>6} {'p50 ms':>8} {'p95 ms':>8} {'HTTP p50':>9} {'HTTP p95':>9}"
+        f"\n{'service':<36} {'slots':>6} {'p50 ms':>8} {'p95 ms':>8} "
+        f"{'HTTP p50':>9} {'HTTP p95':>9}"
     )
     for row in rows:
         print(
             f"{row['service']:<36} {row['slots']:>6} "
-            f"{statistics.median(row['in_process']):>8.1f} {percentile(row['in_process'], 95):>8.1f} "
+            f"{statistics.median(row['in_process']):>8.1f} "
+            f"{percentile(row['in_process'], 95):>8.1f} "
             f"{statistics.median(row['http']):>9.1f} {percentile(row['http'], 95):>9.1f}"
         )
     worst = max(percentile(r["in_process"], 95) for r in rows)

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import percentile, served, setup_django, write_results  # noqa: E402
+from _common import percentile, served, setup_django, write_results
 
 SERVICES = (
     "Neurotoxin \N{EN DASH} one area",
