@@ -87,7 +87,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--bookings", type=int, default=2000)
-    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
         "--postgres", default=os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
     )
@@ -160,7 +161,7 @@ def run(args: argparse.Namespace, database_url: str) -> None:
                 outcomes[response.status] += 1
                 latencies.append(elapsed)
 
-    with served(database_url, workers=args.workers) as url:
+    with served(database_url, workers=args.workers, threads=args.threads) as url:
         # Warm every worker before timing.
         for _ in range(args.workers * 2):
             conn = http.client.HTTPConnection(urlsplit(url).hostname, urlsplit(url).port)

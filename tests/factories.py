@@ -11,6 +11,7 @@ from medspa.catalog.models import Service, ServiceSegment
 from medspa.clients.models import Client
 from medspa.core.models import Location, Organization, Role, User
 from medspa.scheduling.models import Resource, ResourceKind, WorkingHours
+from medspa.scheduling.setup import touch_schedule
 
 
 class OrganizationFactory(DjangoModelFactory[Organization]):
@@ -107,3 +108,4 @@ def open_every_day(resource: Resource, location: Location, start: int = 9, end: 
         )
         for day in range(7)
     )
+    touch_schedule(resource.organization_id)  # bulk_create sends no signals

@@ -7,12 +7,21 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from medspa.core.errors import Conflict, FieldError, Invalid
 from medspa.core.models import IdempotencyRecord, Organization
 
 MAX_KEY_LENGTH = 200
+
+# Claim a key in one statement. A concurrent request with the same key waits on the unique
+# index until the first one commits, then inserts nothing and replays the stored answer.
+_CLAIM = (
+    "INSERT INTO core_idempotencyrecord "
+    "(organization_id, scope, key, request_digest, created_at) VALUES (%s, %s, %s, %s, %s) "
+    "ON CONFLICT (organization_id, scope, key) DO NOTHING RETURNING id"
+)
 
 
 def request_digest(payload: Any) -> str:
@@ -40,35 +49,31 @@ def run_idempotent(
     if not key or len(key) > MAX_KEY_LENGTH:
         raise Invalid.on("Idempotency-Key", f"Give a key of 1 to {MAX_KEY_LENGTH} characters.")
     digest = request_digest(payload)
-    records = IdempotencyRecord.objects.filter(organization=organization, scope=scope, key=key)
     with transaction.atomic():
-        record = records.first()
-        if record is None:
-            try:
-                # A concurrent request with the same key waits here on the unique index
-                # until the first one commits, then finds its answer below.
-                with transaction.atomic():
-                    record = IdempotencyRecord.objects.create(
-                        organization=organization, scope=scope, key=key, request_digest=digest
-                    )
-            except IntegrityError:
-                record = records.first()
-                if record is None:
-                    raise Conflict(
-                        "A request with this Idempotency-Key is still being processed.",
-                        [FieldError("Idempotency-Key", "Retry in a moment.")],
-                        code="idempotency_in_progress",
-                    ) from None
-            else:
-                status, body = action()
-                record.status_code, record.response = status, body
-                record.save(update_fields=["status_code", "response"])
-                return status, body
+        with connection.cursor() as cursor:
+            now = connection.ops.adapt_datetimefield_value(timezone.now())
+            cursor.execute(_CLAIM, [organization.pk, scope, key, digest, now])
+            claimed = cursor.fetchone()
+        if claimed is not None:
+            status, body = action()
+            IdempotencyRecord.objects.filter(pk=claimed[0]).update(
+                status_code=status, response=body
+            )
+            return status, body
+        record = IdempotencyRecord.objects.filter(
+            organization=organization, scope=scope, key=key
+        ).first()
+        if record is None or record.status_code is None:
+            raise Conflict(
+                "A request with this Idempotency-Key is still being processed.",
+                [FieldError("Idempotency-Key", "Retry in a moment.")],
+                code="idempotency_in_progress",
+            )
         if record.request_digest != digest:
             raise Invalid.on(
                 "Idempotency-Key",
                 "This Idempotency-Key was already used with a different request.",
                 code="idempotency_key_reused",
             )
-        assert record.status_code is not None and record.response is not None
+        assert record.response is not None
         return record.status_code, record.response

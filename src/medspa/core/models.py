@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 import zoneinfo
 from typing import Any, ClassVar
 
@@ -24,6 +25,9 @@ class Organization(models.Model):
     slug = models.SlugField(max_length=80, unique=True)
     currency = models.CharField(max_length=3, default="USD")
     created_at = models.DateTimeField(default=timezone.now)
+    # Changes whenever locations, services, resources or working hours change, so that
+    # workers can keep those in memory and know when to reload them.
+    schedule_token = models.UUIDField(default=uuid.uuid4, editable=False)
 
     def __str__(self) -> str:
         return self.name

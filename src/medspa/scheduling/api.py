@@ -11,7 +11,6 @@ from ninja import Field, Router, Schema, Status
 from pydantic import field_validator
 
 from medspa.catalog.models import Service
-from medspa.catalog.selectors import services_for
 from medspa.clients.models import Client
 from medspa.core.errors import Invalid
 from medspa.core.idempotency import run_idempotent
@@ -28,6 +27,7 @@ from medspa.scheduling.selectors import (
     from_ts,
     resources_at,
 )
+from medspa.scheduling.setup import schedule_setup
 
 router = Router(tags=["scheduling"])
 
@@ -61,25 +61,15 @@ def local_iso(moment: datetime, location: Location) -> str:
 
 
 def _owned_location(who: Staff, pk: Any, field: str = "location") -> Location:
-    return get_owned(Location, organization=who.organization, pk=pk, field=field)
+    return schedule_setup(who.organization).location(pk, field)
 
 
 def _owned_service(who: Staff, pk: Any, field: str) -> Service:
-    return get_owned(
-        services_for(who.organization), organization=who.organization, pk=pk, field=field
-    )
+    return schedule_setup(who.organization).service(pk, field)
 
 
 def _owned_provider(who: Staff, pk: Any, field: str) -> Resource | None:
-    if pk is None:
-        return None
-    return get_owned(
-        Resource.objects.filter(kind="provider"),
-        organization=who.organization,
-        pk=pk,
-        field=field,
-        label="provider",
-    )
+    return None if pk is None else schedule_setup(who.organization).provider(pk, field)
 
 
 def _owned_appointment(who: Staff, pk: int) -> Appointment:
@@ -467,7 +457,7 @@ def post_appointment(
             wanted=wanted,
             notes=payload.notes,
         )
-        return 201, _reloaded(appointment)
+        return 201, appointment_out(appointment)
 
     return _idempotent(who, idempotency_key, "appointments.book", payload.dict(), act)
 
@@ -494,7 +484,7 @@ def post_reschedule(
         moved = booking.reschedule_appointment(
             appointment=appointment, actor=who.user, start=start, providers=providers
         )
-        return 200, _reloaded(moved)
+        return 200, appointment_out(moved)
 
     scope = f"appointments.{appointment.pk}.reschedule"
     return _idempotent(who, idempotency_key, scope, payload.dict(), act)

@@ -22,6 +22,7 @@ from medspa.scheduling.models import (
     WorkingHours,
 )
 from medspa.scheduling.plans import PROVIDER, plan_for, plan_span
+from medspa.scheduling.setup import schedule_setup
 
 
 def to_ts(moment: datetime) -> int:
@@ -36,14 +37,13 @@ def resources_at(
     organization: Organization, location: Location, *, kinds: Sequence[str] | None = None
 ) -> QuerySet[Resource]:
     """Active rooms and devices of the location, and the providers who have hours there."""
+    works_here = WorkingHours.objects.filter(resource=OuterRef("pk"), location=location)
     qs = Resource.objects.filter(organization=organization, is_active=True).filter(
-        Q(location=location, kind__in=[ResourceKind.ROOM, ResourceKind.DEVICE])
-        | Q(kind=ResourceKind.PROVIDER, location=location)
-        | Q(kind=ResourceKind.PROVIDER, working_hours__location=location)
+        Q(location=location) | Q(kind=ResourceKind.PROVIDER) & Exists(works_here)
     )
     if kinds is not None:
         qs = qs.filter(kind__in=kinds)
-    return qs.distinct().order_by("kind", "name")
+    return qs.order_by("kind", "name")
 
 
 def day_bounds(location: Location, day: date) -> tuple[datetime, datetime]:
@@ -107,7 +107,8 @@ def find_availability(
     explain: bool = True,
 ) -> Availability:
     """Every feasible client start in [start, end) for the services booked back to back."""
-    plans = tuple(plan_for(w.service) for w in wanted)
+    setup = schedule_setup(organization)
+    plans = tuple(setup.plans.get(w.service.pk) or plan_for(w.service) for w in wanted)
     plan = engine.combine(plans)
     span = sum(plan_span(p) for p in plans)
     fetch_start = start - timedelta(seconds=span)
@@ -116,18 +117,13 @@ def find_availability(
     kinds = {need.kind for need in plan.needs}
     resources = [
         r
-        for r in resources_at(organization, location, kinds=sorted(kinds))
+        for r in setup.resources_at(location.pk, kinds)
         if any(
             need.kind == r.kind and (need.capability is None or need.capability in r.capabilities)
             for need in plan.needs
         )
     ]
     ids = [r.pk for r in resources]
-    hours: dict[int, list[engine.WeeklyHours]] = defaultdict(list)
-    for row in WorkingHours.objects.filter(resource_id__in=ids, location=location).values_list(
-        "resource_id", "weekday", "start_time", "end_time", "valid_from", "valid_until"
-    ):
-        hours[row[0]].append(engine.WeeklyHours(*row[1:]))
     blocks: dict[int | None, list[engine.Block]] = defaultdict(list)
     for rid, b_start, b_end, reason in ResourceBlock.objects.filter(
         Q(resource_id__in=ids) | Q(location=location, resource__isnull=True),
@@ -151,7 +147,12 @@ def find_availability(
             kind=r.kind,
             capabilities=frozenset(r.capabilities),
             working=tuple(
-                engine.expand_weekly(hours[r.pk], location.time_zone, first_day, last_day)
+                engine.expand_weekly(
+                    setup.hours.get((r.pk, location.pk), ()),
+                    location.time_zone,
+                    first_day,
+                    last_day,
+                )
             ),
             blocked=tuple(blocks[r.pk] + blocks[None]),
             busy=tuple(busy[r.pk]),

@@ -127,7 +127,12 @@ def _write_reservations(
     lines: Sequence[AppointmentService],
     slot: engine.Slot,
 ) -> None:
-    Reservation.objects.bulk_create(
+    """Write one reservation per held range, and keep lines and reservations on the object.
+
+    Callers answer with the appointment's services and reservations; the prefetch cache
+    saves them reading back what was just written.
+    """
+    reservations = Reservation.objects.bulk_create(
         [
             Reservation(
                 organization=organization,
@@ -141,6 +146,18 @@ def _write_reservations(
             for hold in slot.holds
         ]
     )
+    _remember(appointment, "lines", lines)
+    reservations.sort(key=lambda r: (r.start, r.pk or 0))
+    _remember(appointment, "reservations", reservations)
+
+
+def _remember(appointment: Appointment, relation: str, rows: Sequence[object]) -> None:
+    """Fill the relation's prefetch cache the way prefetch_related does, without a query."""
+    queryset = getattr(appointment, relation).all()
+    queryset._result_cache = list(rows)
+    queryset._prefetch_done = True
+    cache = appointment.__dict__.setdefault("_prefetched_objects_cache", {})
+    cache[relation] = queryset
 
 
 def _providers(slot: engine.Slot, count: int) -> list[int | None]:
@@ -174,7 +191,8 @@ def book_appointment(
     attempts = 1 if pinned else ANY_PROVIDER_ATTEMPTS
     for attempt in range(attempts):
         try:
-            with transaction.atomic():
+            # A savepoint only when a retry may follow; otherwise the refusal ends it all.
+            with transaction.atomic(savepoint=attempts > 1):
                 plans, slot = _slot_at(
                     organization=organization,
                     location=location,
