@@ -90,6 +90,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
+        "--contested",
+        type=float,
+        default=0.1,
+        help="Share of extra requests that race another client for an already planned slot.",
+    )
+    parser.add_argument(
         "--postgres", default=os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
     )
     args = parser.parse_args()
@@ -123,9 +129,18 @@ def run(args: argparse.Namespace, database_url: str) -> None:
     call_command("migrate", verbosity=0)
     build_demo(seed=1)
     planned, _ = plan_bookings(args.bookings, first_day=28, days=60)
+    # Contested requests: another client wants exactly the same provider and time.
+    rng = random.Random(11)
+    rivals = [
+        {**body, "client": rng.choice(planned)["client"]}
+        for body in rng.sample(planned, int(len(planned) * args.contested))
+    ]
+    planned = planned + rivals
+    rng.shuffle(planned)
     token = create_api_token(user=User.objects.get(email="frontdesk@demo.medspa.example"))
     print(
-        f"planned {len(planned)} free bookings; {args.clients} clients, "
+        f"planned {len(planned) - len(rivals)} free bookings and {len(rivals)} rivals for the "
+        f"same slots; {args.clients} clients, "
         f"{args.workers} gunicorn workers, PostgreSQL"
     )
 
@@ -180,7 +195,7 @@ def run(args: argparse.Namespace, database_url: str) -> None:
     booked = outcomes[201]
     print(f"\nrequests          {sum(outcomes.values())} in {elapsed:.1f} s")
     print(f"booked (201)      {booked}")
-    print(f"conflicts (409)   {outcomes[409]}")
+    print(f"conflicts (409)   {outcomes[409]}   (expected {len(rivals)}: one of each pair wins)")
     other = {k: v for k, v in outcomes.items() if k not in (201, 409)}
     print(f"other answers     {other or 0}")
     print(f"bookings/s        {booked / elapsed:.0f}   (target >= 150)")
@@ -193,6 +208,7 @@ def run(args: argparse.Namespace, database_url: str) -> None:
             "workers": args.workers,
             "requests": sum(outcomes.values()),
             "booked": booked,
+            "rivals": len(rivals),
             "conflicts": outcomes[409],
             "other": other,
             "seconds": elapsed,
@@ -203,7 +219,7 @@ def run(args: argparse.Namespace, database_url: str) -> None:
         },
     )
     print(f"results: {path}")
-    if overlaps:
+    if overlaps or outcomes[409] != len(rivals):
         sys.exit(1)
 
 

@@ -97,7 +97,8 @@ def database_config(url: str | None) -> dict[str, Any]:
         config["TEST"] = {"NAME": str(name.with_name(f"test_{name.stem}.sqlite3"))}
     else:
         config["CONN_MAX_AGE"] = int(os.environ.get("MEDSPA_CONN_MAX_AGE", "60"))
-        config["CONN_HEALTH_CHECKS"] = True
+        # Health checks cost a round trip (SELECT 1) on every request; off by default.
+        config["CONN_HEALTH_CHECKS"] = os.environ.get("MEDSPA_CONN_HEALTH_CHECKS") == "1"
     return config
 
 

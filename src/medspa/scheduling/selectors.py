@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -85,6 +86,8 @@ class Availability:
     plans: tuple[engine.Plan, ...]
     slots: list[engine.Slot]
     reasons: list[engine.Reason]
+    # With no slots: would there be one if nothing else were booked? (taken, not impossible)
+    taken: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,6 @@ def find_availability(
     start: datetime,
     end: datetime,
     now: datetime,
-    ignore_reservations: bool = False,
     explain: bool = True,
 ) -> Availability:
     """Every feasible client start in [start, end) for the services booked back to back."""
@@ -132,11 +134,10 @@ def find_availability(
     ).values_list("resource_id", "start", "end", "reason"):
         blocks[rid].append(engine.Block(to_ts(b_start), to_ts(b_end), reason))
     busy: dict[int, list[engine.Interval]] = defaultdict(list)
-    if not ignore_reservations:
-        for rid, r_start, r_end in Reservation.objects.filter(
-            resource_id__in=ids, active=True, start__lt=fetch_end, end__gt=fetch_start
-        ).values_list("resource_id", "start", "end"):
-            busy[rid].append((to_ts(r_start), to_ts(r_end)))
+    for rid, r_start, r_end in Reservation.objects.filter(
+        resource_id__in=ids, active=True, start__lt=fetch_end, end__gt=fetch_start
+    ).values_list("resource_id", "start", "end"):
+        busy[rid].append((to_ts(r_start), to_ts(r_end)))
 
     zone = location.zone
     first_day = fetch_start.astimezone(zone).date()
@@ -172,8 +173,15 @@ def find_availability(
         pins=pins,
     )
     slots = engine.find_slots(plan, calendars, rules)
-    reasons = engine.explain(plan, calendars, rules) if explain and not slots else []
-    return Availability(plans=plans, slots=slots, reasons=reasons)
+    if slots or not explain:
+        return Availability(plans=plans, slots=slots, reasons=[])
+    unbooked = [dataclasses.replace(c, busy=()) for c in calendars]
+    return Availability(
+        plans=plans,
+        slots=slots,
+        reasons=engine.explain(plan, calendars, rules),
+        taken=bool(engine.find_slots(plan, unbooked, rules)),
+    )
 
 
 def count_overlapping_reservations(organization: Organization | None = None) -> int:

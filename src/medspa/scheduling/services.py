@@ -99,24 +99,14 @@ def _slot_at(
         start=start,
         end=end,
         now=now,
-        explain=False,
     )
     if found.slots:
         return found.plans, found.slots[0]
-    # Would the time work if nothing else were booked? Then it is taken (409); otherwise
-    # it can never be booked as asked (422), and the engine says why.
-    free = find_availability(
-        organization=organization,
-        location=location,
-        wanted=wanted,
-        start=start,
-        end=end,
-        now=now,
-        ignore_reservations=True,
-    )
-    if free.slots:
+    # Free if nothing else were booked: taken (409). Otherwise it can never be booked as
+    # asked (422), and the engine says why.
+    if found.taken:
         raise SlotTaken("That time is already taken for the provider, room or device it needs.")
-    reasons = "; ".join(r.message for r in free.reasons) or "Nothing can be booked at that time."
+    reasons = "; ".join(r.message for r in found.reasons) or "Nothing can be booked at that time."
     raise Invalid.on("start", reasons)
 
 
