@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from medspa.core.models import AuditChainHead, AuditEvent, Organization, User
@@ -121,7 +121,11 @@ def record_event(
             prev_hash=head.last_hash,
             hash=event_hash,
         )
-        AuditChainHead.objects.filter(pk=head.pk).update(last_hash=event_hash)
+        with connection.cursor() as cursor:  # plain SQL: one of every write's statements
+            cursor.execute(
+                "UPDATE core_auditchainhead SET last_hash = %s WHERE id = %s",
+                [event_hash, head.pk],
+            )
     return event
 
 

@@ -24,6 +24,9 @@ _CLAIM = (
 )
 
 
+_ANSWER = "UPDATE core_idempotencyrecord SET status_code = %s, response = %s WHERE id = %s"
+
+
 def request_digest(payload: Any) -> str:
     return hashlib.sha256(
         json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
@@ -56,9 +59,8 @@ def run_idempotent(
             claimed = cursor.fetchone()
         if claimed is not None:
             status, body = action()
-            IdempotencyRecord.objects.filter(pk=claimed[0]).update(
-                status_code=status, response=body
-            )
+            with connection.cursor() as cursor:
+                cursor.execute(_ANSWER, [status, json.dumps(body), claimed[0]])
             return status, body
         record = IdempotencyRecord.objects.filter(
             organization=organization, scope=scope, key=key
