@@ -262,3 +262,19 @@ def test_openapi_schema_is_published(client: HttpClient) -> None:
     schema = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/availability" in schema["paths"]
     assert "/api/v1/appointments" in schema["paths"]
+
+
+def test_a_retried_reschedule_moves_once_and_replays_its_answer(
+    clinic: Clinic, desk: HttpClient
+) -> None:
+    appointment_id = post(desk, "/api/v1/appointments", booking_body(clinic)).json()["id"]
+    url = f"/api/v1/appointments/{appointment_id}/reschedule"
+    body = {"start": clinic.at(13).isoformat()}
+
+    first = post(desk, url, body, **{"Idempotency-Key": "move-1"})
+    post(desk, url, {"start": clinic.at(15).isoformat()}, **{"Idempotency-Key": "move-2"})
+    replay = post(desk, url, body, **{"Idempotency-Key": "move-1"})
+
+    assert first.status_code == replay.status_code == 200
+    assert replay.json() == first.json()
+    assert Appointment.objects.get().start == clinic.at(15)  # the replay did not move it back

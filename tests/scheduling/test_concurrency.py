@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from collections import Counter
@@ -10,8 +11,10 @@ from typing import Any
 
 import pytest
 from django.db import connection, connections
+from django.test import Client as HttpClient
 
 from medspa.core.errors import DomainError, SlotTaken
+from medspa.core.tokens import create_api_token
 from medspa.scheduling.models import Appointment
 from medspa.scheduling.selectors import Wanted, count_overlapping_reservations
 from medspa.scheduling.services import book_appointment, reschedule_appointment
@@ -106,3 +109,32 @@ def test_random_concurrent_bookings_and_moves_never_overlap() -> None:
     assert count_overlapping_reservations() == 0
     booked = sum(isinstance(r, Appointment) for i, r in enumerate(results) if i % 5)
     assert Appointment.objects.count() == 1 + booked
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retried_booking_with_the_same_key_books_once() -> None:
+    clinic = build_clinic("Retry")
+    token = create_api_token(user=clinic.users["front_desk"])
+    body = json.dumps(
+        {
+            "client": clinic.client.pk,
+            "location": clinic.location.pk,
+            "start": clinic.at(10).isoformat(),
+            "service": clinic.neurotoxin.pk,
+        }
+    )
+
+    def retry() -> Any:
+        return HttpClient(HTTP_AUTHORIZATION=f"Bearer {token}").post(
+            "/api/v1/appointments",
+            data=body,
+            content_type="application/json",
+            headers={"Idempotency-Key": "same-request"},
+        )
+
+    responses = race([retry for _ in range(8)])
+
+    assert Appointment.objects.count() == 1
+    # Every retry waited for the first and got its answer: the same appointment.
+    assert [r.status_code for r in responses] == [201] * 8
+    assert {r.json()["id"] for r in responses} == {Appointment.objects.get().pk}
