@@ -1,0 +1,109 @@
+"""The staff web app: each role's start page and the day calendar of a location."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+
+from medspa.core.errors import DomainError, Forbidden
+from medspa.core.models import Location, Role
+from medspa.core.web import Staff, staff
+from medspa.frontdesk.selectors import (
+    VIEWS,
+    calendar_events,
+    calendar_resources,
+    working_hours_events,
+)
+from medspa.scheduling.setup import schedule_setup
+
+MAX_WINDOW_DAYS = 8
+
+
+def _staff(request: HttpRequest, action: str) -> Staff:
+    try:
+        return staff(request, action)
+    except Forbidden as refusal:
+        raise Http404(refusal.detail) from None
+
+
+def _location(who: Staff, request: HttpRequest) -> Location:
+    setup = schedule_setup(who.organization, fresh=True)
+    wanted = request.GET.get("location")
+    if wanted:
+        try:
+            return setup.location(wanted, "location")
+        except DomainError:
+            raise Http404("No such location.") from None
+    if not setup.locations:
+        raise Http404("This organization has no location yet.")
+    return min(setup.locations.values(), key=lambda loc: loc.pk)
+
+
+@login_required
+def start(request: HttpRequest) -> HttpResponse:
+    """Each role's own start page; for now every role starts at the calendar."""
+    who = _staff(request, "schedule.view")
+    if who.user.role == Role.PROVIDER and hasattr(who.user, "provider_resource"):
+        return redirect("frontdesk:calendar")
+    return redirect("frontdesk:calendar")
+
+
+@login_required
+def calendar(request: HttpRequest) -> HttpResponse:
+    """The day (or week) calendar of one location, one column per provider, room or device."""
+    who = _staff(request, "schedule.view")
+    location = _location(who, request)
+    setup = schedule_setup(who.organization, fresh=True)
+    view = request.GET.get("view", "providers")
+    if view not in VIEWS:
+        view = "providers"
+    try:
+        day = date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        day = datetime.now(tz=location.zone).date()
+    resources = calendar_resources(setup, location, view)
+    own = getattr(who.user, "provider_resource", None)
+    if who.user.role == Role.PROVIDER and own is not None and view == "providers":
+        # A provider sees their own column first; the others stay one click away.
+        resources.sort(key=lambda r: r["id"] != own.pk)
+    context = {
+        "nav": "calendar",
+        "location": location,
+        "locations": sorted(setup.locations.values(), key=lambda loc: loc.name),
+        "view": view,
+        "views": [("providers", "Providers"), ("rooms", "Rooms"), ("devices", "Devices")],
+        "day": day,
+        "config": {
+            "date": day.isoformat(),
+            "resources": resources,
+            "eventsUrl": f"/calendar/events?location={location.pk}&view={view}",
+            "slotMinutes": location.slot_granularity_minutes,
+        },
+    }
+    return render(request, "frontdesk/calendar.html", context)
+
+
+@login_required
+def events(request: HttpRequest) -> JsonResponse:
+    """The calendar's data call: reservations and working hours in [start, end)."""
+    who = _staff(request, "schedule.view")
+    location = _location(who, request)
+    setup = schedule_setup(who.organization, fresh=True)
+    try:
+        start = datetime.fromisoformat(request.GET["start"])
+        end = datetime.fromisoformat(request.GET["end"])
+    except (KeyError, ValueError):
+        return JsonResponse({"detail": "Give start and end as ISO 8601 dates."}, status=422)
+    zone = location.zone
+    start = (start if start.tzinfo else start.replace(tzinfo=zone)).astimezone(UTC)
+    end = (end if end.tzinfo else end.replace(tzinfo=zone)).astimezone(UTC)
+    if not start < end <= start + timedelta(days=MAX_WINDOW_DAYS):
+        return JsonResponse({"detail": f"Ask for at most {MAX_WINDOW_DAYS} days."}, status=422)
+    ids = [r["id"] for r in calendar_resources(setup, location, request.GET.get("view", ""))]
+    items = working_hours_events(setup, location, ids, start, end) + calendar_events(
+        who.organization, location, ids, start, end
+    )
+    return JsonResponse(items, safe=False)
