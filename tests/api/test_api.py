@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 from django.test import Client as HttpClient
+from django.utils import timezone
 
-from medspa.core.models import Role, User
+from medspa.core.models import ApiToken, Role, User
+from medspa.core.tokens import create_api_token
 from medspa.scheduling.models import Appointment, Reservation
 from medspa.scheduling.selectors import Wanted
 from medspa.scheduling.services import book_appointment
@@ -239,8 +241,11 @@ def test_without_a_token_the_api_answers_401_problem_json(client: HttpClient) ->
 
 
 def test_a_revoked_or_unknown_token_is_refused(clinic: Clinic) -> None:
-    response = HttpClient(HTTP_AUTHORIZATION="Bearer msp_nope").get("/api/v1/locations")
-    assert response.status_code == 401
+    token = create_api_token(user=clinic.users[Role.MANAGER])
+    ApiToken.objects.filter(user=clinic.users[Role.MANAGER]).update(revoked_at=timezone.now())
+    for presented in (token, "msp_nope"):
+        response = HttpClient(HTTP_AUTHORIZATION=f"Bearer {presented}").get("/api/v1/locations")
+        assert response.status_code == 401
 
 
 @pytest.mark.parametrize("role", [Role.PROVIDER, Role.BILLING])
@@ -278,3 +283,50 @@ def test_a_retried_reschedule_moves_once_and_replays_its_answer(
     assert first.status_code == replay.status_code == 200
     assert replay.json() == first.json()
     assert Appointment.objects.get().start == clinic.at(15)  # the replay did not move it back
+
+
+@pytest.mark.parametrize(
+    ("start", "reason"),
+    [
+        ("2027-03-14T02:30:00", "does not exist"),  # spring forward in New York
+        ("2026-11-01T01:30:00", "happens twice"),  # fall back: give the offset
+    ],
+)
+def test_a_wall_clock_time_that_does_not_exist_or_repeats_is_refused(
+    clinic: Clinic, desk: HttpClient, start: str, reason: str
+) -> None:
+    response = post(desk, "/api/v1/appointments", {**booking_body(clinic), "start": start})
+    assert response.status_code == 422
+    assert reason in response.json()["errors"][0]["reason"]
+    assert not Appointment.objects.exists()
+
+
+def test_one_client_cannot_be_in_two_chairs_at_once(clinic: Clinic, desk: HttpClient) -> None:
+    post(desk, "/api/v1/appointments", booking_body(clinic))
+    laser = {**booking_body(clinic), "service": clinic.laser_hair.pk}
+    response = post(desk, "/api/v1/appointments", laser)
+    assert response.status_code == 409
+    assert response.json()["code"] == "client_busy"
+    assert Appointment.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [
+        (
+            "/api/v1/clients",
+            {"first_name": "x" * 101, "last_name": "Chen", "phone": "+16175550100"},
+        ),
+        (
+            "/api/v1/clients",
+            {"first_name": "Ma\x00ya", "last_name": "Chen", "phone": "+16175550100"},
+        ),
+        ("/api/v1/clients?offset=-5", None),
+    ],
+)
+def test_oversized_or_unstorable_input_gets_422_not_an_error(
+    desk: HttpClient, url: str, body: dict[str, Any] | None
+) -> None:
+    response = post(desk, url, body) if body else desk.get(url)
+    assert response.status_code == 422, response.content
+    assert response["Content-Type"] == "application/problem+json"

@@ -166,3 +166,74 @@ def test_lists_never_show_another_organizations_records(clinic: Clinic, outsider
         body = desk.get(url).json()
         assert body["count"] == len(body["items"]) or url.startswith("/api/v1/clients")
         assert not {item["id"] for item in body["items"]} & their_ids_, url
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/appointments/{ours}/reschedule", {"start": "T14", "provider": "provider"}),
+        ("/api/v1/appointments/{ours}/reschedule", {"start": "T14", "providers": ["provider"]}),
+        (
+            "/api/v1/resources/{injector}/working-hours",
+            {"location": "location", "weekday": 1, "start_time": "18:00", "end_time": "19:00"},
+        ),
+        (
+            "/api/v1/resources/{injector}/blocks",
+            {"start": "T12", "end": "T13", "reason": "time_off", "location": "location"},
+        ),
+        ("/api/v1/appointments", {"services": [{"service": "service"}]}),
+        ("/api/v1/appointments", {"services": [{"service": "own", "provider": "provider"}]}),
+    ],
+)
+def test_another_organizations_ids_inside_a_body_are_not_found(
+    clinic: Clinic, outsider: Clinic, path: str, body: dict[str, Any]
+) -> None:
+    owner = HttpClient()
+    owner.force_login(clinic.users[Role.OWNER])
+    ours = book_appointment(
+        organization=clinic.organization,
+        actor=None,
+        client=clinic.client,
+        location=clinic.location,
+        start=clinic.at(10),
+        wanted=[Wanted(clinic.neurotoxin)],
+    )
+    theirs = their_ids(outsider)
+    day = clinic.day().isoformat()
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        if isinstance(value, dict):
+            return {k: resolve(v) for k, v in value.items()}
+        if value == "own":
+            return clinic.neurotoxin.pk
+        if isinstance(value, str) and value.startswith("T"):
+            return f"{day}{value}:00"
+        return theirs.get(value, value) if isinstance(value, str) else value
+
+    payload = resolve(body)
+    if path == "/api/v1/appointments":
+        payload |= {
+            "client": clinic.client.pk,
+            "location": clinic.location.pk,
+            "start": clinic.at(15).isoformat(),
+        }
+    url = path.format(ours=ours.pk, injector=clinic.injector.pk)
+    before = (
+        Appointment.objects.count(),
+        WorkingHours.objects.count(),
+        ResourceBlock.objects.count(),
+    )
+
+    response = owner.post(url, data=json.dumps(payload), content_type="application/json")
+
+    assert response.status_code == 404, response.content
+    after = (
+        Appointment.objects.count(),
+        WorkingHours.objects.count(),
+        ResourceBlock.objects.count(),
+    )
+    assert after == before
+    ours.refresh_from_db()
+    assert ours.start == clinic.at(10)

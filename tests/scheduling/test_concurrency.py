@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import IntegrityError, connection, connections
 from django.test import Client as HttpClient
 
 from medspa.core.errors import DomainError, SlotTaken
@@ -19,7 +19,7 @@ from medspa.scheduling.models import Appointment
 from medspa.scheduling.selectors import Wanted, count_overlapping_reservations
 from medspa.scheduling.services import book_appointment, reschedule_appointment
 from tests.conftest import build_clinic
-from tests.factories import ClientFactory
+from tests.factories import ClientFactory, ResourceFactory, open_every_day
 
 RACERS = 16
 
@@ -138,3 +138,61 @@ def test_a_retried_booking_with_the_same_key_books_once() -> None:
     # Every retry waited for the first and got its answer: the same appointment.
     assert [r.status_code for r in responses] == [201] * 8
     assert {r.json()["id"] for r in responses} == {Appointment.objects.get().pk}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racers_who_leave_the_provider_open_fill_every_free_chair() -> None:
+    clinic = build_clinic("Chairs")
+    for i in range(2):
+        injector = ResourceFactory(
+            organization=clinic.organization, name=f"Injector {i}", capabilities=["neurotoxin"]
+        )
+        room = ResourceFactory(
+            organization=clinic.organization,
+            kind="room",
+            name=f"Room {i}",
+            location=clinic.location,
+            capabilities=["treatment_room"],
+        )
+        open_every_day(injector, clinic.location)
+        open_every_day(room, clinic.location)
+    clients = [ClientFactory(organization=clinic.organization) for _ in range(RACERS)]
+
+    results = race(
+        [
+            lambda c=c: book_appointment(
+                organization=clinic.organization,
+                actor=None,
+                client=c,
+                location=clinic.location,
+                start=clinic.at(10),
+                wanted=[Wanted(clinic.neurotoxin)],
+            )
+            for c in clients
+        ]
+    )
+
+    # Three injectors and three rooms: three bookings, whatever order the racers lost in.
+    outcomes = Counter(type(r).__name__ for r in results)
+    assert outcomes == {"Appointment": 3, "SlotTaken": RACERS - 3}, outcomes
+    assert count_overlapping_reservations() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_itself_refuses_overlapping_reservations() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no exclusion constraints; its bookings run under BEGIN IMMEDIATE")
+    clinic = build_clinic("Guard")
+    appointment = book_appointment(
+        organization=clinic.organization,
+        actor=None,
+        client=clinic.client,
+        location=clinic.location,
+        start=clinic.at(10),
+        wanted=[Wanted(clinic.neurotoxin)],
+    )
+    held = appointment.reservations.first()
+    assert held is not None
+    held.pk = None
+    with pytest.raises(IntegrityError, match="reservation_no_overlap"):
+        held.save()  # straight past the booking service

@@ -45,7 +45,7 @@ def test_new_evening_hours_are_offered_at_once(clinic: Clinic) -> None:
     assert after and min(after) > max(before)
 
 
-def test_a_service_edited_in_the_admin_is_reloaded(clinic: Clinic) -> None:
+def test_a_service_saved_anywhere_is_reloaded(clinic: Clinic) -> None:
     first = schedule_setup(clinic.organization)
     assert schedule_setup(clinic.organization) is first  # unchanged: served from memory
 

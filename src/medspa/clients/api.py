@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
+from ninja.params.functions import Query
 
 from medspa.clients.models import Client
 from medspa.clients.selectors import clients_for, likely_duplicates, search_clients
 from medspa.clients.services import create_client
 from medspa.core.selectors import get_owned
-from medspa.core.web import ListOut, staff
+from medspa.core.web import ListOut, Name, staff
 
 router = Router(tags=["clients"])
 
 
 class ClientIn(Schema):
-    first_name: str
-    last_name: str
-    phone: str = ""
-    email: str = ""
+    first_name: Name
+    last_name: Name
+    phone: Name = ""
+    email: Name = ""
     birth_date: date | None = None
 
 
@@ -39,11 +41,13 @@ class ClientCreatedOut(ClientOut):
 
 @router.get("/clients", response=ListOut[ClientOut])
 def list_clients(
-    request: HttpRequest, q: str = "", limit: int = 50, offset: int = 0
+    request: HttpRequest,
+    q: Name = "",
+    limit: Annotated[int, Query(50, ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(0, ge=0)] = 0,
 ) -> dict[str, object]:
     who = staff(request, "clients.view")
     qs = search_clients(who.organization, q) if q.strip() else clients_for(who.organization)
-    limit = max(1, min(limit, 500))
     return {"items": list(qs[offset : offset + limit]), "count": qs.count()}
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from medspa.core.models import AuditChainHead, AuditEvent, Organization, User
@@ -69,6 +69,20 @@ def _payload(
     }
 
 
+def _start_chain(organization: Organization | None) -> AuditChainHead:
+    """Create the organization's chain head; a concurrent first write may win the race."""
+    try:
+        with transaction.atomic():
+            return AuditChainHead.objects.create(organization=organization, last_hash=GENESIS)
+    except IntegrityError:
+        return (
+            AuditChainHead.objects.select_for_update()
+            .filter(organization=organization)
+            .only("id", "last_hash")
+            .get()
+        )
+
+
 def record_event(
     *,
     organization: Organization | None,
@@ -93,7 +107,7 @@ def record_event(
             .first()
         )
         if head is None:
-            head = AuditChainHead.objects.create(organization=organization, last_hash=GENESIS)
+            head = _start_chain(organization)
         at = timezone.now()
         actor_id = actor.pk if actor is not None else None
         org_id = organization.pk if organization is not None else None
@@ -130,8 +144,9 @@ def record_event(
 
 
 def verify_chain(organization: Organization | None) -> int | None:
-    """Return the id of the first event whose hash does not match, or None when intact."""
+    """The id of the first event whose hash does not match (0 if all are gone), or None."""
     prev = GENESIS
+    last = 0
     events = AuditEvent.objects.filter(organization=organization).order_by("id")
     for event in events.iterator(chunk_size=2000):
         payload = _payload(
@@ -147,4 +162,9 @@ def verify_chain(organization: Organization | None) -> int | None:
         if event.prev_hash != prev or _digest(prev, payload) != event.hash:
             return event.pk
         prev = event.hash
+        last = event.pk
+    # The head remembers the newest hash: removing the newest events shows up here.
+    head = AuditChainHead.objects.filter(organization=organization).first()
+    if head is not None and head.last_hash != prev:
+        return last if prev != GENESIS else 0
     return None

@@ -49,7 +49,7 @@ def run_idempotent(
     if key is None:
         return action()
     key = key.strip()
-    if not key or len(key) > MAX_KEY_LENGTH:
+    if not key or len(key) > MAX_KEY_LENGTH or "\x00" in key:
         raise Invalid.on("Idempotency-Key", f"Give a key of 1 to {MAX_KEY_LENGTH} characters.")
     digest = request_digest(payload)
     with transaction.atomic():

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from django.http import HttpRequest, HttpResponse
 from ninja import Schema
 from ninja.params.functions import Header
+from pydantic import AfterValidator, StringConstraints
 
 from medspa.core.errors import DomainError, Forbidden
 from medspa.core.models import Organization, User
@@ -16,6 +17,18 @@ from medspa.core.permissions import require
 
 T = TypeVar("T")
 
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("Text may not contain NUL characters.")
+    return value
+
+
+# Text fields of API input: bounded, and free of characters no database stores.
+Name = Annotated[str, StringConstraints(max_length=100), AfterValidator(_no_nul)]
+ShortText = Annotated[str, StringConstraints(max_length=300), AfterValidator(_no_nul)]
+LongText = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_no_nul)]
+Moment = Annotated[str, StringConstraints(max_length=40), AfterValidator(_no_nul)]
 
 # The header a client sends so that a retried write acts once (see core/idempotency.py).
 IdempotencyKey = Annotated[str | None, Header(None, alias="Idempotency-Key")]

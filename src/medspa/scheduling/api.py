@@ -16,7 +16,7 @@ from medspa.core.errors import Invalid
 from medspa.core.idempotency import run_idempotent
 from medspa.core.models import Location
 from medspa.core.selectors import get_owned
-from medspa.core.web import IdempotencyKey, ListOut, Staff, staff
+from medspa.core.web import IdempotencyKey, ListOut, LongText, Moment, Name, ShortText, Staff, staff
 from medspa.scheduling import services as booking
 from medspa.scheduling.hours import add_block, add_working_hours, remove_block, remove_working_hours
 from medspa.scheduling.models import Appointment, Resource, ResourceBlock, WorkingHours
@@ -44,16 +44,28 @@ def parse_moment(value: str, location: Location, field: str, *, end: bool = Fals
         if len(text) == 10:
             day = date.fromisoformat(text)
             # A date as `end` includes that whole day.
-            local = datetime.combine(day + timedelta(days=1 if end else 0), time.min)
-            return local.replace(tzinfo=location.zone).astimezone(UTC)
-        moment = datetime.fromisoformat(text)
+            moment = datetime.combine(day + timedelta(days=1 if end else 0), time.min)
+        else:
+            moment = datetime.fromisoformat(text)
     except ValueError:
         raise Invalid.on(
             field, f"{value!r} is not an ISO 8601 date (2026-05-01) or date-time."
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=location.zone)
-    return moment.astimezone(UTC)
+    if moment.tzinfo is not None:
+        return moment.astimezone(UTC)
+    zone = location.zone
+    first, second = moment.replace(tzinfo=zone), moment.replace(tzinfo=zone, fold=1)
+    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != moment:
+        raise Invalid.on(
+            field, f"{text} does not exist in {location.time_zone}: the clocks jump forward then."
+        )
+    if first.utcoffset() != second.utcoffset():
+        raise Invalid.on(
+            field,
+            f"{text} happens twice in {location.time_zone} (the clocks go back): "
+            "give the UTC offset, e.g. -04:00 or -05:00.",
+        )
+    return first.astimezone(UTC)
 
 
 def local_iso(moment: datetime, location: Location) -> str:
@@ -119,10 +131,17 @@ def get_resource(request: HttpRequest, resource_id: int) -> Resource:
 class WorkingHoursIn(Schema):
     location: int
     weekday: int = Field(..., ge=0, le=6, description="0 = Monday")
-    start_time: time
+    start_time: time = Field(..., description="Local wall clock of the location, no offset")
     end_time: time
     valid_from: date | None = None
     valid_until: date | None = None
+
+    @field_validator("start_time", "end_time")
+    @classmethod
+    def _wall_clock(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("Give the location's wall-clock time without a UTC offset.")
+        return value
 
 
 class WorkingHoursOut(Schema):
@@ -171,10 +190,13 @@ def delete_working_hours(request: HttpRequest, hours_id: int) -> Status[None]:
 
 
 class BlockIn(Schema):
-    start: str
-    end: str
+    start: Moment
+    end: Moment
     reason: Literal["time_off", "holiday", "maintenance", "training", "other"]
-    note: str = ""
+    note: ShortText = ""
+    location: int | None = Field(
+        None, description="Whose clock reads dates and naive times; defaults to the resource's."
+    )
 
 
 class BlockOut(Schema):
@@ -203,8 +225,7 @@ def post_block(request: HttpRequest, resource_id: int, payload: BlockIn) -> Stat
     resource = get_owned(
         Resource, organization=who.organization, pk=resource_id, field="resource_id"
     )
-    home = resource.location or Location.objects.filter(organization=who.organization).first()
-    assert home is not None
+    home = block_clock(who, resource, payload.location)
     block = add_block(
         organization=who.organization,
         actor=who.user,
@@ -215,6 +236,22 @@ def post_block(request: HttpRequest, resource_id: int, payload: BlockIn) -> Stat
         note=payload.note,
     )
     return Status(201, block)
+
+
+def block_clock(who: Staff, resource: Resource, location: int | None) -> Location:
+    """The location whose wall clock reads a block's dates: asked for, or the resource's own."""
+    setup = schedule_setup(who.organization, fresh=True)
+    if location is not None:
+        return setup.location(location, "location")
+    if resource.location_id is not None:
+        return setup.location(resource.location_id, "location")
+    worked = sorted(lid for (rid, lid) in setup.hours if rid == resource.pk)
+    if len(worked) == 1:
+        return setup.location(worked[0], "location")
+    raise Invalid.on(
+        "location",
+        f"{resource.name} works at several locations (or none): say whose clock the times use.",
+    )
 
 
 @router.delete("/blocks/{block_id}", response={204: None})
@@ -310,33 +347,26 @@ class ServiceChoice(Schema):
 class AppointmentIn(Schema):
     client: int
     location: int
-    start: str
+    start: Moment
     service: int | None = None
     provider: int | None = None
     services: list[ServiceChoice] | None = None
-    notes: str = ""
-
-    @field_validator("notes")
-    @classmethod
-    def _short_notes(cls, value: str) -> str:
-        if len(value) > 2000:
-            raise ValueError("Notes are limited to 2,000 characters.")
-        return value
+    notes: LongText = ""
 
 
 class RescheduleIn(Schema):
-    start: str
+    start: Moment
     provider: int | None = None
     providers: list[int | None] | None = None
 
 
 class CancelIn(Schema):
-    reason: str
+    reason: ShortText
 
 
 class StatusIn(Schema):
-    status: str
-    reason: str = ""
+    status: Name
+    reason: ShortText = ""
 
 
 def appointment_out(appointment: Appointment) -> dict[str, Any]:

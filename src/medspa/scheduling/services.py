@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from medspa.clients.models import Client
 from medspa.core.audit import record_event
-from medspa.core.errors import Conflict, FieldError, Invalid, SlotTaken
+from medspa.core.errors import Conflict, FieldError, Invalid, NotFound, SlotTaken
 from medspa.core.models import Location, Organization, User
 from medspa.scheduling import engine
 from medspa.scheduling.models import (
@@ -33,10 +34,43 @@ from medspa.scheduling.models import (
 from medspa.scheduling.plans import PROVIDER, line_index, line_spans, role_kind
 from medspa.scheduling.selectors import Wanted, find_availability, from_ts
 
-# A booking that let the engine choose resources retries when a concurrent booking took
-# the one it chose; a booking pinned to a provider has nothing else to try.
-ANY_PROVIDER_ATTEMPTS = 3
+# A booking that lets the engine choose resources retries when a concurrent booking took
+# the one it chose: each failure means another booking committed, so the retry sees less
+# free and either finds another resource or answers 409. Rooms and devices are chosen by
+# the engine even when the provider is pinned, so every booking may retry.
+MAX_ATTEMPTS = 12
 MOVABLE_STATUSES = frozenset({AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED})
+
+
+def _access(organization: Organization, *records: Model | None) -> None:
+    """Refuse records of another organization (404: never reveal that they exist)."""
+    for record in records:
+        if record is not None and getattr(record, "organization_id", None) != organization.pk:
+            raise NotFound(
+                f"No {record._meta.verbose_name} with id {record.pk} in your organization."
+            )
+
+
+def _check_client_free(
+    client: Client, start: datetime, end: datetime, *, moving: Appointment | None = None
+) -> None:
+    """A client is in one chair at a time: refuse an overlap with their other bookings."""
+    overlapping = Appointment.objects.filter(
+        client=client,
+        status__in=[s for s in ACTIVE_STATUSES if s != AppointmentStatus.COMPLETED],
+        start__lt=end,
+        end__gt=start,
+    )
+    if moving is not None:
+        overlapping = overlapping.exclude(pk=moving.pk)
+    other = overlapping.order_by("start").first()
+    if other is not None:
+        local = other.start.astimezone(other.location.zone) if other.location_id else other.start
+        raise Conflict(
+            f"{client.full_name} already has an appointment at {local:%H:%M} that overlaps.",
+            [FieldError("start", "The client is booked elsewhere at that time.")],
+            code="client_busy",
+        )
 
 
 def check_wanted(location: Location, wanted: Sequence[Wanted]) -> None:
@@ -133,7 +167,9 @@ def _write_reservations(
                 start=from_ts(hold.start),
                 end=from_ts(hold.end),
             )
-            for hold in slot.holds
+            # One order for every booking (resource, then time) so that two bookings
+            # that want the same resources never wait on each other in a cycle.
+            for hold in sorted(slot.holds, key=lambda h: (h.resource, h.start))
         ]
     )
     _remember(appointment, "lines", lines)
@@ -176,9 +212,10 @@ def book_appointment(
 ) -> Appointment:
     """Book one or more services back to back for a client, holding every resource they need."""
     now = now or timezone.now()
+    _access(organization, client, location, *(w.service for w in wanted))
+    _access(organization, *(w.provider for w in wanted))
     check_wanted(location, wanted)
-    pinned = all(w.provider is not None for w in wanted)
-    attempts = 1 if pinned else ANY_PROVIDER_ATTEMPTS
+    attempts = MAX_ATTEMPTS
     for attempt in range(attempts):
         try:
             # A savepoint only when a retry may follow; otherwise the refusal ends it all.
@@ -190,6 +227,7 @@ def book_appointment(
                     start=start,
                     now=now,
                 )
+                _check_client_free(client, from_ts(slot.start), from_ts(slot.end))
                 appointment = Appointment.objects.create(
                     organization=organization,
                     location=location,
@@ -281,6 +319,7 @@ def reschedule_appointment(
                 )
             chosen = providers if providers is not None else [line.provider for line in lines]
             wanted = [Wanted(line.service, p) for line, p in zip(lines, chosen, strict=True)]
+            _access(current.organization, *chosen)
             check_wanted(current.location, wanted)
             old = {
                 "start": current.start.isoformat(),
@@ -294,6 +333,9 @@ def reschedule_appointment(
                 wanted=wanted,
                 start=start,
                 now=now,
+            )
+            _check_client_free(
+                current.client, from_ts(slot.start), from_ts(slot.end), moving=current
             )
             current.start, current.end, current.updated_at = (
                 from_ts(slot.start),
