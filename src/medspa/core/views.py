@@ -1,15 +1,9 @@
-"""The few pages the core app serves itself."""
+"""The one page the core app serves itself: a health check."""
 
 from __future__ import annotations
 
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
-
-
-def home(request: HttpRequest) -> HttpResponse:
-    """The start page: who is signed in, and where to go."""
-    return render(request, "core/home.html", {})
+from django.http import HttpRequest, JsonResponse
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
