@@ -132,6 +132,15 @@ def database_config(url: str | None) -> dict[str, Any]:
 DATABASES = {"default": database_config(os.environ.get("DATABASE_URL"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Shared by every worker process on the machine (sign-in lockouts must count across
+# workers); MEDSPA_CACHE_URL-style Redis is the scale-out path.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache"),
+    }
+}
+
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("MEDSPA_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
