@@ -28,6 +28,7 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("services.view", "GET", "/api/v1/services", None),
     ("resources.view", "GET", "/api/v1/resources", None),
     ("schedule.view", "GET", "/api/v1/appointments?location={location}&date={day}", None),
+    ("schedule.export", "GET", "/schedule.csv?location={location}&from={day}&to={day}", None),
     ("clients.view", "GET", "/api/v1/clients", None),
     (
         "clients.create",
@@ -60,6 +61,7 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
         "/api/v1/appointments/{appointment}/status",
         {"status": "confirmed"},
     ),
+    ("security.manage", "GET", "/settings/security/", None),
 ]
 
 
@@ -105,7 +107,13 @@ def test_each_role_may_do_exactly_what_the_matrix_says(
         "neurotoxin": clinic.neurotoxin.pk,
         "appointment": booked.pk,
     }
-    response = api_as(clinic.users[role]).generic(
+    if url.startswith("/api/"):
+        caller, refused = api_as(clinic.users[role]), 403
+    else:
+        # A page: the signed-in member's session; a refusal answers 404 (see frontdesk/views).
+        caller, refused = HttpClient(), 404
+        caller.force_login(clinic.users[role])
+    response = caller.generic(
         method,
         fill(url, names),
         data=json.dumps(fill(body, names)) if body else "",
@@ -114,7 +122,7 @@ def test_each_role_may_do_exactly_what_the_matrix_says(
     if role in MATRIX[action]:
         assert response.status_code in (200, 201), (role, action, response.content)
     else:
-        assert response.status_code == 403, (role, action, response.content)
+        assert response.status_code == refused, (role, action, response.content)
     # The outsider's staff, whatever their role, never reach this clinic's records.
     if "{appointment}" in url:
         foreign = api_as(outsider.users[Role.OWNER]).generic(

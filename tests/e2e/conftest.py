@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 
 CHROMIUM = os.environ.get("MEDSPA_CHROMIUM", "/usr/bin/chromium")
@@ -24,16 +25,43 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+MEDSPA = [sys.executable, "-m", "medspa.cli"]
+
+
 @pytest.fixture(scope="session")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A served demo clinic on a fresh SQLite file; yields its base URL."""
+def demo_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment of the served demo clinic (its SQLite file and var folder)."""
     home = tmp_path_factory.mktemp("served")
-    env = {
+    return {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{home / 'e2e.sqlite3'}",
         "MEDSPA_VAR": str(home),
     }
-    medspa = [sys.executable, "-m", "medspa.cli"]
+
+
+def run_in_demo(env: dict[str, str], code: str) -> str:
+    """Run Python in the served clinic's Django (`medspa shell -c`); its last printed line."""
+    done = subprocess.run(
+        [*MEDSPA, "shell", "-c", code], env=env, check=True, capture_output=True, text=True
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+def axe_violations(page: Page) -> list[str]:
+    """Serious and critical accessibility violations on the page, as readable lines."""
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]
+
+
+@pytest.fixture(scope="session")
+def served(demo_env: dict[str, str]) -> Iterator[str]:
+    """A served demo clinic on a fresh SQLite file; yields its base URL."""
+    env = demo_env
+    medspa = MEDSPA
     subprocess.run([*medspa, "migrate", "-v", "0"], env=env, check=True)
     subprocess.run([*medspa, "demo", "--seed", "1"], env=env, check=True, stdout=subprocess.DEVNULL)
     port = _free_port()

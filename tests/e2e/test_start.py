@@ -40,8 +40,6 @@ def test_the_day_calendar_shows_each_provider_with_their_appointments(
 
     expect(page.locator(".ec-resource").first).to_be_visible()
     expect(page.locator(".ec-event").first).to_be_visible()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "calendar-day.png"))
 
     page.get_by_role("link", name="Rooms").click()
     expect(page.locator(".ec-resource", has_text="Laser Suite 1").first).to_be_visible()

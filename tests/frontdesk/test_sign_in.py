@@ -36,3 +36,9 @@ def test_five_failed_sign_ins_lock_the_account_even_with_the_right_password(
     response = browser.post("/accounts/login/", {"login": email, "password": "secret"})
     assert response.status_code in (200, 429)
     assert browser.get("/calendar/").status_code == 302  # still signed out
+
+
+def test_the_admin_signs_in_through_the_same_guarded_form(client: HttpClient) -> None:
+    response = client.get("/admin/login/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -16,6 +17,11 @@ def validate_time_zone(value: str) -> None:
     """Accept only IANA zone names that the tz database knows."""
     if value not in zoneinfo.available_timezones():
         raise ValidationError(f"{value!r} is not an IANA time zone such as America/New_York.")
+
+
+# An idle session ends between 5 minutes and 12 hours, as the organization sets.
+IDLE_TIMEOUT_MIN_MINUTES = 5
+IDLE_TIMEOUT_MAX_MINUTES = 720
 
 
 class Organization(models.Model):
@@ -28,9 +34,34 @@ class Organization(models.Model):
     # Changes whenever locations, services, resources or working hours change, so that
     # workers can keep those in memory and know when to reload them.
     schedule_token = models.UUIDField(default=uuid.uuid4, editable=False)
+    # Staff of these roles (Role values) must sign in with a second factor.
+    mfa_required_roles = models.JSONField(default=list, blank=True)
+    idle_timeout_minutes = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[
+            MinValueValidator(IDLE_TIMEOUT_MIN_MINUTES),
+            MaxValueValidator(IDLE_TIMEOUT_MAX_MINUTES),
+        ],
+        help_text="A signed-in session ends after this many minutes without activity.",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    idle_timeout_minutes__gte=IDLE_TIMEOUT_MIN_MINUTES,
+                    idle_timeout_minutes__lte=IDLE_TIMEOUT_MAX_MINUTES,
+                ),
+                name="organization_idle_timeout_bounds",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
+
+    def requires_second_factor(self, role: str) -> bool:
+        """Whether staff of this role must sign in with a second factor."""
+        return role in self.mfa_required_roles
 
 
 class Location(models.Model):
@@ -71,6 +102,10 @@ class Role(models.TextChoices):
     FRONT_DESK = "front_desk", "Front desk"
     PROVIDER = "provider", "Provider"
     BILLING = "billing", "Billing"
+
+
+# The roles that read clinical data (charts, intake, consent): where a second factor matters.
+CLINICAL_ROLES = frozenset({Role.OWNER, Role.MANAGER, Role.PROVIDER})
 
 
 class UserManager(BaseUserManager["User"]):

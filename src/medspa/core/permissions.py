@@ -15,6 +15,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "services.view": ALL_STAFF,
     "resources.view": ALL_STAFF,
     "schedule.view": ALL_STAFF,
+    "schedule.export": DESK,
     "hours.manage": MANAGERS,
     "clients.view": ALL_STAFF,
     "clients.create": DESK | {Role.PROVIDER},
@@ -22,6 +23,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "appointments.reschedule": DESK,
     "appointments.cancel": DESK,
     "appointments.status": DESK | {Role.PROVIDER},
+    "security.manage": MANAGERS,
 }
 
 

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from medspa.core.models import Location, Organization
 from medspa.scheduling import engine
-from medspa.scheduling.models import AppointmentStatus, Reservation
-from medspa.scheduling.selectors import from_ts
+from medspa.scheduling.models import (
+    Appointment,
+    AppointmentService,
+    AppointmentStatus,
+    Reservation,
+    Resource,
+    ResourceKind,
+)
+from medspa.scheduling.plans import PROVIDER
+from medspa.scheduling.selectors import day_bounds, from_ts
+from medspa.scheduling.services import MOVABLE_STATUSES
 from medspa.scheduling.setup import ScheduleSetup
 
 VIEWS = {"providers": "provider", "rooms": "room", "devices": "device"}
@@ -34,8 +46,15 @@ def calendar_events(
     resource_ids: list[int],
     start: datetime,
     end: datetime,
+    *,
+    setup: ScheduleSetup | None = None,
+    may_move: bool = False,
 ) -> list[dict[str, Any]]:
-    """One event per reservation in the window, coloured by the appointment's status."""
+    """One event per reservation in the window, coloured by the appointment's status.
+
+    A provider's column also shows, hatched, where their client is in processing time
+    (numbing, a mask): the client is in the room but the provider is free.
+    """
     reservations = (
         Reservation.objects.filter(
             organization=organization,
@@ -48,18 +67,21 @@ def calendar_events(
         .order_by("start", "id")
     )
     events = []
+    processed: set[int] = set()
     for r in reservations:
         appointment = r.appointment
         status = appointment.status
+        client = appointment.client.full_name
         events.append(
             {
                 "id": f"r{r.pk}",
                 "resourceIds": [r.resource_id],
                 "start": _naive_local(r.start, location),
                 "end": _naive_local(r.end, location),
-                "title": f"{appointment.client.full_name} · {r.line.service.name}",
+                "title": f"{client} · {r.line.service.name}",
                 "classNames": [f"status-{status}"],
                 "color": f"var(--status-{status})",
+                "startEditable": may_move and status in MOVABLE_STATUSES,
                 "extendedProps": {
                     "appointment": appointment.pk,
                     "status": AppointmentStatus(status).label,
@@ -67,7 +89,41 @@ def calendar_events(
                 },
             }
         )
+        if setup is not None and r.role == ResourceKind.PROVIDER and r.line_id not in processed:
+            processed.add(r.line_id)
+            events.extend(_processing(setup, location, r, client, status))
     return events
+
+
+def _processing(
+    setup: ScheduleSetup, location: Location, r: Reservation, client: str, status: str
+) -> list[dict[str, Any]]:
+    """The stretches of a provider's service where the client waits without the provider."""
+    plan = setup.plans.get(r.line.service_id)
+    if plan is None:
+        return []
+    found = []
+    at = r.line.start
+    for i, segment in enumerate(plan.segments):
+        begins, at = at, at + timedelta(seconds=segment.duration)
+        if PROVIDER in segment.holds or not segment.holds:
+            continue
+        found.append(
+            {
+                "id": f"p{r.line_id}-{i}",
+                "resourceIds": [r.resource_id],
+                "start": _naive_local(begins, location),
+                "end": _naive_local(at, location),
+                "title": f"{segment.name or 'Processing'} · {client} (processing)",
+                "classNames": ["processing", f"status-{status}"],
+                "extendedProps": {
+                    "appointment": r.appointment_id,
+                    "status": "Processing",
+                    "role": "processing",
+                },
+            }
+        )
+    return found
 
 
 def working_hours_events(
@@ -93,3 +149,194 @@ def working_hours_events(
                 }
             )
     return shaded
+
+
+# The day sheet: the clinic's paper fallback, one section per provider or per room/device.
+SHEET_KINDS: dict[str, tuple[str, ...]] = {
+    "provider": (ResourceKind.PROVIDER,),
+    "room": (ResourceKind.ROOM, ResourceKind.DEVICE),
+}
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    """One line of a day sheet: a resource held for (part of) one booked service."""
+
+    appointment: int
+    start: str
+    end: str
+    # The client's own start-end of the service when it differs from the time held
+    # (a provider joins after numbing; a room is prepared before the client arrives).
+    visit: tuple[str, str] | None
+    client: str
+    phone: str
+    service: str
+    status: str
+    status_label: str
+    provider: str
+    room: str
+    device: str
+    notes: str
+
+
+@dataclass(frozen=True)
+class SheetSection:
+    resource: Resource
+    rows: tuple[SheetRow, ...]
+
+
+@dataclass(frozen=True)
+class DaySheet:
+    """The sections with bookings, and the location's resources with nothing booked."""
+
+    day: date
+    sections: tuple[SheetSection, ...]
+    free: tuple[Resource, ...]
+
+
+def _clock(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime("%H:%M")
+
+
+def day_sheet(
+    organization: Organization,
+    location: Location,
+    day: date,
+    *,
+    by: str,
+    setup: ScheduleSetup,
+    only: Resource | None = None,
+) -> DaySheet:
+    """The local day's bookings of a location in one query; cancelled ones are left out.
+
+    No-shows and completed visits stay, with their status: the sheet is what the day held.
+    """
+    kinds = SHEET_KINDS[by]
+    start, end = day_bounds(location, day)
+    held = list(
+        Reservation.objects.filter(
+            organization=organization,
+            appointment__location=location,
+            start__lt=end,
+            end__gt=start,
+        )
+        .exclude(appointment__status=AppointmentStatus.CANCELLED)
+        .select_related("appointment__client", "line__service", "resource")
+        .order_by("start", "id")
+    )
+    # What each booked service holds, so a provider's row can name its room and device.
+    holding: dict[int, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for r in held:
+        names = holding[r.line_id][r.role]
+        if r.resource.name not in names:
+            names.append(r.resource.name)
+    rows: dict[int, list[SheetRow]] = defaultdict(list)
+    resources: dict[int, Resource] = {}
+    zone = location.zone
+    for r in held:
+        if r.role not in kinds or (only is not None and r.resource_id != only.pk):
+            continue
+        appointment, client, line_holds = r.appointment, r.appointment.client, holding[r.line_id]
+        held_span = (_clock(r.start, zone), _clock(r.end, zone))
+        visit_span = (_clock(r.line.start, zone), _clock(r.line.end, zone))
+        resources[r.resource_id] = r.resource
+        rows[r.resource_id].append(
+            SheetRow(
+                appointment=appointment.pk,
+                start=held_span[0],
+                end=held_span[1],
+                visit=visit_span if visit_span != held_span else None,
+                client=client.full_name,
+                phone=client.phone,
+                service=r.line.service.name,
+                status=appointment.status,
+                status_label=AppointmentStatus(appointment.status).label,
+                provider=", ".join(line_holds[ResourceKind.PROVIDER]),
+                room=", ".join(line_holds[ResourceKind.ROOM]),
+                device=", ".join(line_holds[ResourceKind.DEVICE]),
+                notes=appointment.notes,
+            )
+        )
+    # Rooms before devices, then by name; a resource booked here but no longer set up
+    # here (an inactive laser, a provider whose hours moved) still gets its section.
+    present = setup.resources_at(location.pk, set(kinds)) if only is None else [only]
+    for resource in present:
+        resources.setdefault(resource.pk, resource)
+    order = sorted(resources.values(), key=lambda x: (kinds.index(x.kind), x.name, x.pk))
+    return DaySheet(
+        day=day,
+        sections=tuple(SheetSection(x, tuple(rows[x.pk])) for x in order if rows.get(x.pk)),
+        free=tuple(x for x in order if not rows.get(x.pk)),
+    )
+
+
+# The schedule export: one row per booked service, cancelled ones included.
+EXPORT_COLUMNS = (
+    "Date",
+    "Start",
+    "End",
+    "Location",
+    "Client",
+    "Client phone",
+    "Client e-mail",
+    "Service",
+    "Provider",
+    "Room",
+    "Device",
+    "Status",
+    "Booked at",
+    "Cancel reason",
+)
+
+
+def schedule_export(
+    organization: Organization, location: Location, first: date, last: date
+) -> list[list[str]]:
+    """Every service line of the appointments starting on the local days first..last.
+
+    Two queries whatever the range: the lines with their appointment, client, service and
+    provider, then the rooms and devices they hold (kept on cancelled ones too).
+    """
+    start, _ = day_bounds(location, first)
+    _, end = day_bounds(location, last)
+    appointments = Appointment.objects.filter(
+        organization=organization, location=location, start__gte=start, start__lt=end
+    )
+    held: dict[tuple[int, str], list[str]] = defaultdict(list)
+    for line_id, role, name in (
+        Reservation.objects.filter(
+            appointment__in=appointments, role__in=(ResourceKind.ROOM, ResourceKind.DEVICE)
+        )
+        .order_by("start", "id")
+        .values_list("line_id", "role", "resource__name")
+    ):
+        if name not in held[(line_id, role)]:
+            held[(line_id, role)].append(name)
+    lines = (
+        AppointmentService.objects.filter(appointment__in=appointments)
+        .select_related("appointment__client", "service", "provider")
+        .order_by("appointment__start", "appointment_id", "position")
+    )
+    zone = location.zone
+    rows = []
+    for line in lines:
+        appointment, client = line.appointment, line.appointment.client
+        rows.append(
+            [
+                line.start.astimezone(zone).date().isoformat(),
+                _clock(line.start, zone),
+                _clock(line.end, zone),
+                location.name,
+                client.full_name,
+                client.phone,
+                client.email,
+                line.service.name,
+                line.provider.name if line.provider else "",
+                ", ".join(held[(line.pk, ResourceKind.ROOM)]),
+                ", ".join(held[(line.pk, ResourceKind.DEVICE)]),
+                AppointmentStatus(appointment.status).label,
+                appointment.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                appointment.cancel_reason,
+            ]
+        )
+    return rows

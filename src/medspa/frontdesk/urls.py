@@ -1,10 +1,16 @@
 from django.urls import path
 
-from medspa.frontdesk import views
+from medspa.frontdesk import appointments, booking, daysheet, manage, security, views
 
 app_name = "frontdesk"
 urlpatterns = [
     path("", views.start, name="start"),
     path("calendar/", views.calendar, name="calendar"),
     path("calendar/events", views.events, name="events"),
+    # Each page module owns its routes; all of them live under the "frontdesk" namespace.
+    *booking.urlpatterns,
+    *appointments.urlpatterns,
+    *daysheet.urlpatterns,
+    *manage.urlpatterns,
+    *security.urlpatterns,
 ]

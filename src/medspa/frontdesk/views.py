@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
 from medspa.core.errors import DomainError, Forbidden
 from medspa.core.models import Location, Role
+from medspa.core.permissions import can
 from medspa.core.web import Staff, staff
 from medspa.frontdesk.selectors import (
     VIEWS,
@@ -18,8 +21,22 @@ from medspa.frontdesk.selectors import (
     working_hours_events,
 )
 from medspa.scheduling.setup import schedule_setup
+from medspa.scheduling.staffing import block_events
 
 MAX_WINDOW_DAYS = 8
+# Dates the calendar accepts; beyond them date arithmetic would overflow.
+MIN_YEAR, MAX_YEAR = 1900, 2999
+
+
+def frame(request: HttpRequest) -> dict[str, str]:
+    """Render a panel as a fragment for htmx, or as a whole page when opened directly."""
+    htmx = getattr(request, "htmx", False)
+    return {"frame": "frontdesk/_fragment.html" if htmx else "frontdesk/_page.html"}
+
+
+def refresh_calendar() -> str:
+    """The HX-Trigger value that makes an open calendar reload its events."""
+    return json.dumps({"calendarChanged": True})
 
 
 def _staff(request: HttpRequest, action: str) -> Staff:
@@ -42,6 +59,14 @@ def _location(who: Staff, request: HttpRequest) -> Location:
     return min(setup.locations.values(), key=lambda loc: loc.pk)
 
 
+def _own_column(who: Staff, view: str, columns: str) -> int | None:
+    """A provider's own column, shown alone by default; "all" shows every colleague too."""
+    own = getattr(who.user, "provider_resource", None)
+    if who.user.role != Role.PROVIDER or own is None or view != "providers" or columns == "all":
+        return None
+    return int(own.pk)
+
+
 @login_required
 def start(request: HttpRequest) -> HttpResponse:
     """Each role's own start page; for now every role starts at the calendar."""
@@ -62,11 +87,12 @@ def calendar(request: HttpRequest) -> HttpResponse:
         day = date.fromisoformat(request.GET.get("date", ""))
     except ValueError:
         day = datetime.now(tz=location.zone).date()
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        day = datetime.now(tz=location.zone).date()
     resources = calendar_resources(setup, location, view)
-    own = getattr(who.user, "provider_resource", None)
-    if who.user.role == Role.PROVIDER and own is not None and view == "providers":
-        # A provider sees their own column first; the others stay one click away.
-        resources.sort(key=lambda r: r["id"] != own.pk)
+    mine = _own_column(who, view, request.GET.get("columns", ""))
+    if mine is not None:
+        resources = [r for r in resources if r["id"] == mine] or resources
     context = {
         "nav": "calendar",
         "location": location,
@@ -77,9 +103,14 @@ def calendar(request: HttpRequest) -> HttpResponse:
         "config": {
             "date": day.isoformat(),
             "resources": resources,
-            "eventsUrl": f"/calendar/events?location={location.pk}&view={view}",
+            "eventsUrl": f"/calendar/events?location={location.pk}&view={view}"
+            + ("&columns=mine" if mine is not None else ""),
             "slotMinutes": location.slot_granularity_minutes,
+            "location": location.pk,
+            "bookUrl": reverse("frontdesk:book") if can(who.user, "appointments.book") else None,
         },
+        "mine": mine,
+        "columns": request.GET.get("columns", ""),
     }
     return render(request, "frontdesk/calendar.html", context)
 
@@ -100,8 +131,22 @@ def events(request: HttpRequest) -> JsonResponse:
     end = (end if end.tzinfo else end.replace(tzinfo=zone)).astimezone(UTC)
     if not start < end <= start + timedelta(days=MAX_WINDOW_DAYS):
         return JsonResponse({"detail": f"Ask for at most {MAX_WINDOW_DAYS} days."}, status=422)
-    ids = [r["id"] for r in calendar_resources(setup, location, request.GET.get("view", ""))]
-    items = working_hours_events(setup, location, ids, start, end) + calendar_events(
-        who.organization, location, ids, start, end
+    view = request.GET.get("view", "")
+    ids = [r["id"] for r in calendar_resources(setup, location, view)]
+    mine = _own_column(who, view or "providers", request.GET.get("columns", ""))
+    if mine is not None and mine in ids:
+        ids = [mine]
+    items = (
+        working_hours_events(setup, location, ids, start, end)
+        + block_events(who.organization, location, ids, start, end)
+        + calendar_events(
+            who.organization,
+            location,
+            ids,
+            start,
+            end,
+            setup=setup,
+            may_move=can(who.user, "appointments.reschedule"),
+        )
     )
     return JsonResponse(items, safe=False)

@@ -11,7 +11,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
 from medspa.catalog.models import Service
-from medspa.core.models import Location, Organization
+from medspa.core.models import AuditEvent, Location, Organization
+from medspa.core.selectors import get_owned
 from medspa.scheduling import engine
 from medspa.scheduling.models import (
     Appointment,
@@ -107,6 +108,7 @@ def find_availability(
     end: datetime,
     now: datetime,
     explain: bool = True,
+    moving: int | None = None,
 ) -> Availability:
     """Every feasible client start in [start, end) for the services booked back to back."""
     setup = schedule_setup(organization)
@@ -134,9 +136,13 @@ def find_availability(
     ).values_list("resource_id", "start", "end", "reason"):
         blocks[rid].append(engine.Block(to_ts(b_start), to_ts(b_end), reason))
     busy: dict[int, list[engine.Interval]] = defaultdict(list)
-    for rid, r_start, r_end in Reservation.objects.filter(
+    held = Reservation.objects.filter(
         resource_id__in=ids, active=True, start__lt=fetch_end, end__gt=fetch_start
-    ).values_list("resource_id", "start", "end"):
+    )
+    if moving is not None:
+        # An appointment being moved may overlap its own current time.
+        held = held.exclude(appointment_id=moving)
+    for rid, r_start, r_end in held.values_list("resource_id", "start", "end"):
         busy[rid].append((to_ts(r_start), to_ts(r_end)))
 
     zone = location.zone
@@ -197,3 +203,168 @@ def count_overlapping_reservations(organization: Organization | None = None) -> 
         end__gt=OuterRef("start"),
     )
     return first.filter(Exists(later)).count()
+
+
+# ---- what the booking form offers --------------------------------------------------------
+
+NEAREST_DAYS_BEFORE = 7
+NEAREST_DAYS_AFTER = 28
+
+
+@dataclass(frozen=True)
+class StartOption:
+    """One start the engine offers, with the provider per service and everything it holds."""
+
+    start: datetime  # in the location's zone
+    end: datetime
+    providers: tuple[int | None, ...]
+    held: tuple[Resource, ...]
+
+    @property
+    def value(self) -> str:
+        """The form value that books exactly this option: the start and each line's provider."""
+        pins = ",".join("" if p is None else str(p) for p in self.providers)
+        return f"{self.start.isoformat()}|{pins}"
+
+
+@dataclass(frozen=True)
+class DayOffer:
+    """The starts of one local day, or why there are none and the nearest days that have some."""
+
+    day: date
+    starts: list[StartOption]
+    reasons: list[engine.Reason]
+    taken: bool
+    nearest: list[tuple[date, int]]
+
+
+def _options(
+    organization: Organization, location: Location, slots: Sequence[engine.Slot], count: int
+) -> list[StartOption]:
+    resources = schedule_setup(organization).resources
+    zone = location.zone
+    options = []
+    for slot in slots:
+        assigned = dict(slot.assignment)
+        held = []
+        for _, rid in slot.assignment:
+            resource = resources.get(rid)
+            if resource is not None and resource not in held:
+                held.append(resource)
+        held.sort(key=lambda r: ("provider", "room", "device").index(r.kind))
+        options.append(
+            StartOption(
+                start=from_ts(slot.start).astimezone(zone),
+                end=from_ts(slot.end).astimezone(zone),
+                providers=tuple(assigned.get(f"{i}:{PROVIDER}") for i in range(count)),
+                held=tuple(held),
+            )
+        )
+    return options
+
+
+def offer_for_day(
+    *,
+    organization: Organization,
+    location: Location,
+    wanted: Sequence[Wanted],
+    day: date,
+    now: datetime,
+    moving: int | None = None,
+) -> DayOffer:
+    """The booking form's day: the engine's starts, or its reasons and the nearest days."""
+    start, end = day_bounds(location, day)
+    found = find_availability(
+        organization=organization,
+        location=location,
+        wanted=wanted,
+        start=start,
+        end=end,
+        now=now,
+        moving=moving,
+    )
+    starts = _options(organization, location, found.slots, len(wanted))
+    if starts:
+        return DayOffer(day=day, starts=starts, reasons=[], taken=False, nearest=[])
+    return DayOffer(
+        day=day,
+        starts=[],
+        reasons=found.reasons,
+        taken=found.taken,
+        nearest=nearest_days_with_starts(
+            organization=organization,
+            location=location,
+            wanted=wanted,
+            day=day,
+            now=now,
+            moving=moving,
+        ),
+    )
+
+
+def nearest_days_with_starts(
+    *,
+    organization: Organization,
+    location: Location,
+    wanted: Sequence[Wanted],
+    day: date,
+    now: datetime,
+    limit: int = 3,
+    moving: int | None = None,
+) -> list[tuple[date, int]]:
+    """The days closest to `day` (before or after) that have starts, with how many each has."""
+    today = now.astimezone(location.zone).date()
+    first = max(today, day - timedelta(days=NEAREST_DAYS_BEFORE))
+    window_start, _ = day_bounds(location, first)
+    _, window_end = day_bounds(location, day + timedelta(days=NEAREST_DAYS_AFTER))
+    found = find_availability(
+        organization=organization,
+        location=location,
+        wanted=wanted,
+        start=window_start,
+        end=window_end,
+        now=now,
+        explain=False,
+        moving=moving,
+    )
+    per_day: dict[date, int] = defaultdict(int)
+    zone = location.zone
+    for slot in found.slots:
+        per_day[from_ts(slot.start).astimezone(zone).date()] += 1
+    per_day.pop(day, None)
+    closest = sorted(per_day, key=lambda d: (abs((d - day).days), d))[:limit]
+    return [(d, per_day[d]) for d in sorted(closest)]
+
+
+def appointment_detail(organization: Organization, pk: int) -> Appointment:
+    """One appointment with its client, services, providers and held resources (4 queries)."""
+    return get_owned(
+        Appointment.objects.select_related("location", "client", "created_by").prefetch_related(
+            Prefetch(
+                "lines",
+                queryset=AppointmentService.objects.select_related("service", "provider").order_by(
+                    "position"
+                ),
+            ),
+            Prefetch(
+                "reservations",
+                queryset=Reservation.objects.select_related("resource").order_by("start", "id"),
+            ),
+        ),
+        organization=organization,
+        pk=pk,
+        field="appointment",
+    )
+
+
+def appointment_history(
+    organization: Organization, appointment: Appointment
+) -> QuerySet[AuditEvent]:
+    """What happened to the appointment, oldest first, from the audit log."""
+    return (
+        AuditEvent.objects.filter(
+            organization=organization, object_type="appointment", object_id=str(appointment.pk)
+        )
+        .select_related("actor")
+        .order_by("id")
+    )

@@ -440,3 +440,32 @@ def change_status(
             data={"from": previous, "to": status, **({"reason": reason} if reason else {})},
         )
     return current
+
+
+MAX_NOTES_LENGTH = 2000
+
+
+def update_appointment_notes(
+    *, appointment: Appointment, actor: User | None, notes: str, now: datetime | None = None
+) -> Appointment:
+    """Replace the staff notes of an appointment (logistics, not clinical notes)."""
+    notes = notes.strip()
+    if len(notes) > MAX_NOTES_LENGTH:
+        raise Invalid.on("notes", f"Keep notes under {MAX_NOTES_LENGTH} characters.")
+    if "\x00" in notes:
+        raise Invalid.on("notes", "Notes may not contain NUL characters.")
+    with transaction.atomic():
+        current = _lock(appointment)
+        if current.notes == notes:
+            return current
+        current.notes, current.updated_at = notes, now or timezone.now()
+        current.save(update_fields=["notes", "updated_at"])
+        record_event(
+            organization=current.organization,
+            actor=actor,
+            action="appointment.notes_changed",
+            object_type="appointment",
+            object_id=current.pk,
+            data={"length": len(notes)},
+        )
+    return current
