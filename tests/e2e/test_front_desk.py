@@ -133,7 +133,8 @@ def test_front_desk_books_moves_and_cancels_from_the_calendar(served: str, page:
 
 
 # Books a walk-in for today at Boston (earlier today if need be, so that the test runs at
-# any hour); on a day the clinic is closed it opens one provider and one room for today.
+# any hour); when today is closed or full it opens one provider and one room for this
+# evening, after every demo closing time.
 WALK_IN_TODAY = """
 from datetime import datetime, time
 from medspa.catalog.models import Service
@@ -157,7 +158,7 @@ if not slots():
     for resource in (Resource.objects.get(name="Jenna Park"),
                      Resource.objects.get(name="Treatment Room 1", location=where)):
         add_working_hours(organization=where.organization, actor=None, resource=resource,
-            location=where, weekday=today.weekday(), start_time=time(0, 0),
+            location=where, weekday=today.weekday(), start_time=time(19, 45),
             end_time=time(23, 45), valid_from=today, valid_until=today)
 client = create_client(organization=where.organization, actor=None, first_name="Walk",
                        last_name="In", phone="+15085550177")
