@@ -44,6 +44,7 @@ bench: install
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/availability.py
 	$(BIN)/python bench/booking.py
+	$(BIN)/python bench/pages.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var/*.sqlite3* node_modules

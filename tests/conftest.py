@@ -28,6 +28,12 @@ from tests.factories import (
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # Every clinic has a user per role; the production hasher is slow on purpose.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _plain_static_files(settings: Any) -> None:
     settings.STORAGES = {
         **settings.STORAGES,

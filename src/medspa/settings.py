@@ -86,6 +86,7 @@ ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "5/15m/key,20/15m/ip"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "medspa"
+MFA_ADAPTER = "medspa.frontdesk.auth.StaffMFAAdapter"
 
 TEMPLATES = [
     {

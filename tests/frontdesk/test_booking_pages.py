@@ -447,3 +447,31 @@ def test_time_off_is_drawn_on_the_calendar(clinic: Clinic) -> None:
     assert [(b["resourceIds"], b["start"][-5:], b["end"][-5:]) for b in blocked] == [
         ([clinic.injector.pk], "12:00", "13:00")
     ]
+
+
+def test_processing_time_is_drawn_in_the_providers_column(clinic: Clinic) -> None:
+    book_appointment(
+        organization=clinic.organization,
+        actor=None,
+        client=clinic.client,
+        location=clinic.location,
+        start=clinic.at(10),
+        wanted=[Wanted(clinic.laser_hair)],
+    )
+    day = clinic.day().isoformat()
+    url = (
+        f"/calendar/events?location={clinic.location.pk}&view=providers"
+        f"&start={day}T00:00:00&end={day}T23:59:00"
+    )
+    events = signed_in(clinic).get(url).json()
+    processing = [e for e in events if "processing" in e.get("classNames", [])]
+    treatment = [e for e in events if e.get("extendedProps", {}).get("role") == "provider"]
+    # Prep (before the client's 10:00) and numbing before the laser, cleanup after: the
+    # provider is free meanwhile.
+    assert [(e["start"][-5:], e["end"][-5:]) for e in treatment] == [("10:20", "10:50")]
+    assert [(e["title"].split(" · ")[0], e["start"][-5:]) for e in processing] == [
+        ("Prep", "09:50"),
+        ("Numbing", "10:00"),
+        ("Cleanup", "10:50"),
+    ]
+    assert all(e["resourceIds"] == [clinic.laser_tech.pk] for e in processing)

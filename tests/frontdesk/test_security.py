@@ -21,6 +21,7 @@ from django.test import Client as HttpClient
 
 from medspa.core.models import AuditEvent, Organization, Role, User
 from medspa.core.security import LAST_SEEN_KEY, STAMP_EVERY_SECONDS
+from medspa.frontdesk.auth import StaffMFAAdapter
 from tests.conftest import Clinic
 from tests.frontdesk.test_calendar import signed_in
 
@@ -293,3 +294,16 @@ def test_the_page_costs_a_few_queries(clinic: Clinic, django_assert_max_num_quer
     browser = signed_in(clinic, Role.OWNER)
     with django_assert_max_num_queries(6):
         assert browser.get("/settings/security/").status_code == 200
+
+
+def test_a_required_authenticator_cannot_be_switched_off(clinic: Clinic) -> None:
+    adapter = StaffMFAAdapter()
+    provider, desk = clinic.users[Role.PROVIDER], clinic.users[Role.FRONT_DESK]
+    with_totp(provider)
+    with_totp(desk)
+    require(clinic.organization, Role.PROVIDER)
+    provider.refresh_from_db()
+    desk.refresh_from_db()
+
+    assert not adapter.can_delete_authenticator(Authenticator.objects.get(user=provider))
+    assert adapter.can_delete_authenticator(Authenticator.objects.get(user=desk))
