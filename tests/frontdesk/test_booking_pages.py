@@ -475,3 +475,19 @@ def test_processing_time_is_drawn_in_the_providers_column(clinic: Clinic) -> Non
         ("Cleanup", "10:50"),
     ]
     assert all(e["resourceIds"] == [clinic.laser_tech.pk] for e in processing)
+
+
+def test_a_start_without_providers_books_with_any_provider(clinic: Clinic) -> None:
+    start = clinic.at(15).isoformat()
+    response = signed_in(clinic).post(
+        "/calendar/book/confirm",
+        {
+            "location": clinic.location.pk,
+            "client": clinic.client.pk,
+            "service": clinic.neurotoxin.pk,
+            "date": clinic.day(),
+            "start": start,
+        },
+    )
+    assert response.status_code == 200
+    assert Appointment.objects.get(client=clinic.client).start == clinic.at(15)

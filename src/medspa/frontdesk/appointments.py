@@ -18,7 +18,7 @@ from medspa.core.errors import DomainError, Forbidden, Invalid
 from medspa.core.models import AuditEvent, Location
 from medspa.core.permissions import can
 from medspa.core.web import Staff, problem_response, staff
-from medspa.frontdesk.views import MAX_YEAR, MIN_YEAR, _staff, frame, refresh_calendar
+from medspa.frontdesk.views import MAX_YEAR, MIN_YEAR, frame, page_staff, refresh_calendar
 from medspa.scheduling.api import parse_moment
 from medspa.scheduling.models import (
     TRANSITIONS,
@@ -173,7 +173,7 @@ def panel_response(
 @login_required
 @require_GET
 def panel(request: HttpRequest, pk: int) -> HttpResponse:
-    who = _staff(request, "schedule.view")
+    who = page_staff(request, "schedule.view")
     return panel_response(request, who, pk)
 
 
@@ -185,7 +185,7 @@ def set_status(request: HttpRequest, pk: int) -> HttpResponse:
     action = (
         "appointments.cancel" if wanted == AppointmentStatus.CANCELLED else "appointments.status"
     )
-    who = _staff(request, action)
+    who = page_staff(request, action)
     appointment = _appointment(who, pk)
     try:
         changed = change_status(
@@ -216,7 +216,7 @@ def set_status(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def save_notes(request: HttpRequest, pk: int) -> HttpResponse:
-    who = _staff(request, "appointments.status")
+    who = page_staff(request, "appointments.status")
     appointment = _appointment(who, pk)
     try:
         update_appointment_notes(
@@ -276,7 +276,7 @@ def _reschedule_context(who: Staff, appointment: Appointment, params: Any) -> di
 @login_required
 @require_GET
 def reschedule_form(request: HttpRequest, pk: int) -> HttpResponse:
-    who = _staff(request, "appointments.reschedule")
+    who = page_staff(request, "appointments.reschedule")
     appointment = _appointment(who, pk)
     context = {**_reschedule_context(who, appointment, request.GET), **frame(request)}
     return render(request, "frontdesk/reschedule.html", context)
@@ -285,7 +285,7 @@ def reschedule_form(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def reschedule(request: HttpRequest, pk: int) -> HttpResponse:
-    who = _staff(request, "appointments.reschedule")
+    who = page_staff(request, "appointments.reschedule")
     appointment = _appointment(who, pk)
     setup = schedule_setup(who.organization)
     value = request.POST.get("start", "")

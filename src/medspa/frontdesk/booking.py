@@ -26,7 +26,7 @@ from medspa.core.idempotency import run_idempotent
 from medspa.core.models import Location
 from medspa.core.web import Staff
 from medspa.frontdesk.appointments import panel_response
-from medspa.frontdesk.views import MAX_YEAR, MIN_YEAR, _staff, frame, refresh_calendar
+from medspa.frontdesk.views import MAX_YEAR, MIN_YEAR, frame, page_staff, refresh_calendar
 from medspa.scheduling.models import Resource, ResourceKind
 from medspa.scheduling.selectors import DayOffer, Wanted, offer_for_day
 from medspa.scheduling.services import MAX_NOTES_LENGTH, book_appointment, check_wanted
@@ -156,7 +156,7 @@ def _form_context(
 @require_GET
 def new_appointment(request: HttpRequest) -> HttpResponse:
     """The booking form, opened from "New appointment" or by clicking an empty slot."""
-    who = _staff(request, "appointments.book")
+    who = page_staff(request, "appointments.book")
     wanted = _read_request(who, request.GET)
     # A click in a provider's column asks for that provider.
     if wanted.provider is None and (resource := request.GET.get("resource")):
@@ -182,7 +182,7 @@ def new_appointment(request: HttpRequest) -> HttpResponse:
 @require_GET
 def starts(request: HttpRequest) -> HttpResponse:
     """The starts the engine offers for the form's services, provider and day."""
-    who = _staff(request, "appointments.book")
+    who = page_staff(request, "appointments.book")
     wanted = _read_request(who, request.GET)
     context = _form_context(who, wanted, _offer(who, wanted))
     return render(request, "frontdesk/_starts.html", context)
@@ -192,7 +192,7 @@ def starts(request: HttpRequest) -> HttpResponse:
 @require_POST
 def book(request: HttpRequest) -> HttpResponse:
     """Book the chosen start; on a refusal the form comes back with the reason at the field."""
-    who = _staff(request, "appointments.book")
+    who = page_staff(request, "appointments.book")
     wanted = _read_request(who, request.POST)
     client = (
         search_clients(who.organization, "").filter(pk=_int(request.POST.get("client"))).first()
@@ -211,9 +211,11 @@ def book(request: HttpRequest) -> HttpResponse:
     if not wanted.errors and client is not None and start is not None:
         # Pin each service to the provider the chosen start showed, so the booking holds
         # exactly what the form offered (rooms and devices are re-chosen if just taken).
+        resources = schedule_setup(who.organization).resources
+        shown = providers + [None] * (len(wanted.wanted) - len(providers))
         pinned = [
-            Wanted(w.service, w.provider or schedule_setup(who.organization).resources.get(p or -1))
-            for w, p in zip(wanted.wanted, providers, strict=False)
+            Wanted(w.service, w.provider or (resources.get(p) if p is not None else None))
+            for w, p in zip(wanted.wanted, shown, strict=False)
         ]
 
         def act() -> tuple[int, dict[str, Any]]:
@@ -276,7 +278,7 @@ def _chosen_start(value: str, wanted: BookingRequest) -> tuple[datetime | None, 
 @require_GET
 def client_search(request: HttpRequest) -> HttpResponse:
     """Clients matching the typed name, phone or e-mail."""
-    who = _staff(request, "clients.view")
+    who = page_staff(request, "clients.view")
     text = request.GET.get("q", "").strip()[:100]
     found = list(search_clients(who.organization, text)[:SEARCH_LIMIT]) if len(text) >= 2 else []
     return render(
@@ -289,7 +291,7 @@ def client_search(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def client_pick(request: HttpRequest, client_id: int) -> HttpResponse:
-    who = _staff(request, "clients.view")
+    who = page_staff(request, "clients.view")
     client = search_clients(who.organization, "").filter(pk=client_id).first()
     if client is None:
         return render(
@@ -305,7 +307,7 @@ def client_pick(request: HttpRequest, client_id: int) -> HttpResponse:
 @require_GET
 def client_field(request: HttpRequest) -> HttpResponse:
     """The empty client field: search again, or register a new client."""
-    _staff(request, "clients.view")
+    page_staff(request, "clients.view")
     return render(request, "frontdesk/_client_field.html", {})
 
 
@@ -313,7 +315,7 @@ def client_field(request: HttpRequest) -> HttpResponse:
 @require_POST
 def client_create(request: HttpRequest) -> HttpResponse:
     """Register a client from the booking form; warn first when they may already exist."""
-    who = _staff(request, "clients.create")
+    who = page_staff(request, "clients.create")
     given = {
         name: request.POST.get(f"new_{name}", "").strip()[:100]
         for name in ("first_name", "last_name", "phone", "email", "birth_date")

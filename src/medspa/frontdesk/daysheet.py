@@ -17,7 +17,7 @@ from medspa.core.audit import record_event
 from medspa.core.models import Location, Role
 from medspa.core.web import Staff
 from medspa.frontdesk.selectors import EXPORT_COLUMNS, day_sheet, schedule_export
-from medspa.frontdesk.views import _location, _staff
+from medspa.frontdesk.views import page_location, page_staff
 from medspa.scheduling.setup import schedule_setup
 
 # An export is a bulk download of client contact data: a quarter at a time is plenty.
@@ -87,8 +87,8 @@ def _sheet_page(
 @login_required
 def day_sheet_page(request: HttpRequest) -> HttpResponse:
     """The printable list of one local day at a location, per provider or per room."""
-    who = _staff(request, "schedule.view")
-    location = _location(who, request)
+    who = page_staff(request, "schedule.view")
+    location = page_location(who, request)
     return _sheet_page(request, who, location, day=_day(request.GET.get("date"), location))
 
 
@@ -116,8 +116,8 @@ def _cell(value: str) -> str:
 @login_required
 def schedule_csv(request: HttpRequest) -> HttpResponse:
     """Every appointment of a date range as CSV, cancelled ones included; audited."""
-    who = _staff(request, "schedule.export")
-    location = _location(who, request)
+    who = page_staff(request, "schedule.export")
+    location = page_location(who, request)
     wanted = _range(request)
     if isinstance(wanted, str):
         # Shown on the day sheet, next to the export's dates, so the desk can fix them.

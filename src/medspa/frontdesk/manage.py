@@ -24,7 +24,7 @@ from medspa.core.errors import DomainError, Invalid, NotFound
 from medspa.core.models import Location
 from medspa.core.selectors import get_owned
 from medspa.core.web import Staff
-from medspa.frontdesk.views import _location, _staff
+from medspa.frontdesk.views import page_location, page_staff
 from medspa.scheduling.api import parse_moment
 from medspa.scheduling.hours import add_block, add_working_hours, remove_block, remove_working_hours
 from medspa.scheduling.models import (
@@ -367,16 +367,16 @@ def _describe_hours(hours: WorkingHours) -> str:
 @require_GET
 def hours(request: HttpRequest) -> HttpResponse:
     """A location's weekly hours per provider, room and device, its blocks and closures."""
-    who = _staff(request, ACTION)
-    location = _location(who, request)
+    who = page_staff(request, ACTION)
+    location = page_location(who, request)
     return render(request, "frontdesk/hours.html", _context(who, location))
 
 
 @login_required
 @require_POST
 def add_hours(request: HttpRequest) -> HttpResponse:
-    who = _staff(request, ACTION)
-    location = _location(who, request)
+    who = page_staff(request, ACTION)
+    location = page_location(who, request)
     _refuse_foreign_resource(who, request.POST.get("hours-resource"))
     page = _page(who, location)
     form = HoursForm(request.POST, resources=page.resource_choices(with_others=True))
@@ -409,8 +409,8 @@ def add_hours(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def remove_hours(request: HttpRequest, hours_id: int) -> HttpResponse:
-    who = _staff(request, ACTION)
-    location = _location(who, request)
+    who = page_staff(request, ACTION)
+    location = page_location(who, request)
     rule = _owned(WorkingHours.objects.select_related("resource"), who, hours_id, "hours")
     described = _describe_hours(rule)
     if not request.POST.get("confirmed"):
@@ -446,8 +446,8 @@ def _moment(location: Location, day: date, clock: time | None, name: str) -> dat
 @login_required
 @require_POST
 def add_block_view(request: HttpRequest) -> HttpResponse:
-    who = _staff(request, ACTION)
-    location = _location(who, request)
+    who = page_staff(request, ACTION)
+    location = page_location(who, request)
     _refuse_foreign_resource(who, request.POST.get("block-target"))
     page = _page(who, location)
     form = BlockForm(request.POST, targets=page.resource_choices(with_others=False))
@@ -487,8 +487,8 @@ def add_block_view(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def remove_block_view(request: HttpRequest, block_id: int) -> HttpResponse:
-    who = _staff(request, ACTION)
-    location = _location(who, request)
+    who = page_staff(request, ACTION)
+    location = page_location(who, request)
     block = _owned(
         ResourceBlock.objects.select_related("resource", "location"), who, block_id, "block"
     )

@@ -26,7 +26,7 @@ from medspa.core.models import (
     Role,
 )
 from medspa.core.services import update_security_settings
-from medspa.frontdesk.views import _staff
+from medspa.frontdesk.views import page_staff
 
 ACTION = "security.manage"
 TIMEOUT_RANGE = f"Choose between {IDLE_TIMEOUT_MIN_MINUTES} and {IDLE_TIMEOUT_MAX_MINUTES} minutes."
@@ -75,7 +75,7 @@ def _initial(org: Organization) -> dict[str, Any]:
 @require_http_methods(["GET", "POST"])
 def security(request: HttpRequest) -> HttpResponse:
     """The clinic's sign-in security settings, and a way to one's own two-factor page."""
-    who = _staff(request, ACTION)
+    who = page_staff(request, ACTION)
     status = 200
     if request.method == "POST":
         form = SecurityForm(request.POST)

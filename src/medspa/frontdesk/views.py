@@ -39,14 +39,16 @@ def refresh_calendar() -> str:
     return json.dumps({"calendarChanged": True})
 
 
-def _staff(request: HttpRequest, action: str) -> Staff:
+def page_staff(request: HttpRequest, action: str) -> Staff:
+    """The signed-in staff member; a page their role may not see answers 404, as if absent."""
     try:
         return staff(request, action)
     except Forbidden as refusal:
         raise Http404(refusal.detail) from None
 
 
-def _location(who: Staff, request: HttpRequest) -> Location:
+def page_location(who: Staff, request: HttpRequest) -> Location:
+    """The location a page asks for (`?location=`), else the organization's first one."""
     setup = schedule_setup(who.organization, fresh=True)
     wanted = request.GET.get("location")
     if wanted:
@@ -70,15 +72,15 @@ def _own_column(who: Staff, view: str, columns: str) -> int | None:
 @login_required
 def start(request: HttpRequest) -> HttpResponse:
     """Each role's own start page; for now every role starts at the calendar."""
-    _staff(request, "schedule.view")
+    page_staff(request, "schedule.view")
     return redirect("frontdesk:calendar")
 
 
 @login_required
 def calendar(request: HttpRequest) -> HttpResponse:
     """The day (or week) calendar of one location, one column per provider, room or device."""
-    who = _staff(request, "schedule.view")
-    location = _location(who, request)
+    who = page_staff(request, "schedule.view")
+    location = page_location(who, request)
     setup = schedule_setup(who.organization, fresh=True)
     view = request.GET.get("view", "providers")
     if view not in VIEWS:
@@ -118,8 +120,8 @@ def calendar(request: HttpRequest) -> HttpResponse:
 @login_required
 def events(request: HttpRequest) -> JsonResponse:
     """The calendar's data call: reservations and working hours in [start, end)."""
-    who = _staff(request, "schedule.view")
-    location = _location(who, request)
+    who = page_staff(request, "schedule.view")
+    location = page_location(who, request)
     setup = schedule_setup(who.organization, fresh=True)
     try:
         start = datetime.fromisoformat(request.GET["start"])
