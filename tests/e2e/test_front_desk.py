@@ -51,6 +51,13 @@ def slot_point(page: Page, column: int, clock: str) -> tuple[float, float]:
     return header["x"] + header["width"] / 2, row["y"] + 12
 
 
+def wait_for_form(page: Page) -> None:
+    """Wait until htmx has wired up the drawer's booking form (a real hand is slower)."""
+    page.wait_for_function(
+        "() => (document.querySelector('#service') || {})['htmx-internal-data'] !== undefined"
+    )
+
+
 def drag_later(page: Page, event: Locator, minutes: int) -> None:
     """Drag an appointment down its column by some minutes (15 minutes are 24 px)."""
     box = event.bounding_box()
@@ -72,6 +79,7 @@ def book_in_empty_slot(page: Page, label: str, client: str, *, phone: str = "") 
     page.mouse.click(x, y)
     drawer = page.get_by_role("dialog")
     expect(drawer.get_by_role("heading", name="New appointment")).to_be_visible()
+    wait_for_form(page)
     if phone:
         first, last = client.split(" ", 1)
         drawer.get_by_text("Register a new client").click()
@@ -101,6 +109,13 @@ def test_front_desk_books_moves_and_cancels_from_the_calendar(served: str, page:
     book_in_empty_slot(page, "10:00", "Ella Rivers", phone="508-555-0142")
     shot(page, "appointment-panel.png")
     assert_accessible(page)
+    drawer = page.get_by_role("dialog")
+    drawer.get_by_role("button", name="Reschedule").click()
+    expect(drawer.get_by_role("heading", name="Reschedule Ella Rivers")).to_be_visible()
+    assert_accessible(page)
+    shot(page, "reschedule.png")
+    drawer.get_by_role("button", name="Back").click()
+    expect(drawer.get_by_role("heading", name="Ella Rivers")).to_be_visible()
     page.get_by_role("dialog").get_by_role("button", name="Close").first.click()
     ella = page.locator(".ec-event:not(.processing)", has_text="Ella Rivers")
     expect(ella).to_have_count(1)
@@ -179,6 +194,9 @@ def test_front_desk_checks_a_client_in(served: str, demo_env: dict[str, str], pa
 
 
 def test_every_staff_page_is_accessible_and_photographed(served: str, page: Page) -> None:
+    page.goto(f"{served}/accounts/login/")
+    assert_accessible(page)
+    shot(page, "sign-in.png")
     sign_in(page, served, "manager@demo.medspa.example")
     busy = datetime.now(tz=BOSTON).date()
     busy += timedelta(days=(2 - busy.weekday()) % 7 or 7)
@@ -197,6 +215,7 @@ def test_every_staff_page_is_accessible_and_photographed(served: str, page: Page
 
     page.get_by_role("button", name="New appointment").click()
     drawer = page.get_by_role("dialog")
+    wait_for_form(page)
     drawer.get_by_label("Service", exact=True).select_option(label=LASER_LARGE)
     expect(drawer.locator("#starts")).not_to_contain_text("Choose a service")
     assert_accessible(page)
@@ -206,6 +225,7 @@ def test_every_staff_page_is_accessible_and_photographed(served: str, page: Page
         ("/day-sheet/", "day-sheet.png"),
         ("/hours/", "hours.png"),
         ("/settings/security/", "security.png"),
+        ("/accounts/2fa/", "two-factor.png"),
     ]:
         page.goto(f"{served}{path}")
         expect(page.locator("main")).to_be_visible()

@@ -491,3 +491,27 @@ def test_a_start_without_providers_books_with_any_provider(clinic: Clinic) -> No
     )
     assert response.status_code == 200
     assert Appointment.objects.get(client=clinic.client).start == clinic.at(15)
+
+
+def test_each_event_names_the_room_and_device_it_holds_too(clinic: Clinic) -> None:
+    book_appointment(
+        organization=clinic.organization,
+        actor=None,
+        client=clinic.client,
+        location=clinic.location,
+        start=clinic.at(10),
+        wanted=[Wanted(clinic.laser_hair)],
+    )
+    day = clinic.day().isoformat()
+    url = (
+        f"/calendar/events?location={clinic.location.pk}&view=providers"
+        f"&start={day}T00:00:00&end={day}T23:59:00"
+    )
+    [treatment] = [
+        e
+        for e in signed_in(clinic).get(url).json()
+        if e.get("extendedProps", {}).get("role") == "provider"
+    ]
+    assert clinic.laser_suite.name in treatment["title"]
+    assert clinic.laser.name in treatment["title"]
+    assert clinic.laser_tech.name not in treatment["title"]

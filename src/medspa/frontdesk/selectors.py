@@ -81,6 +81,8 @@ def calendar_events(
             "appointment__client__last_name",
         )
     )
+    fetched = list(rows)
+    held = _held_with(organization, {row[5] for row in fetched}, setup)
     labels = dict(AppointmentStatus.choices)
     events = []
     processed: set[int] = set()
@@ -97,7 +99,7 @@ def calendar_events(
         status,
         first_name,
         last_name,
-    ) in rows:
+    ) in fetched:
         client = f"{first_name} {last_name}"
         events.append(
             {
@@ -105,7 +107,13 @@ def calendar_events(
                 "resourceIds": [resource_id],
                 "start": _naive_local(r_start, location),
                 "end": _naive_local(r_end, location),
-                "title": f"{client} · {service_name}",
+                "title": " · ".join(
+                    [
+                        client,
+                        service_name,
+                        *(n for rid, n in held.get(line_id, ()) if rid != resource_id),
+                    ]
+                ),
                 "classNames": [f"status-{status}"],
                 "color": f"var(--status-{status})",
                 "startEditable": may_move and status in MOVABLE_STATUSES,
@@ -133,6 +141,25 @@ def calendar_events(
                     )
                 )
     return events
+
+
+def _held_with(
+    organization: Organization, line_ids: set[int], setup: ScheduleSetup | None
+) -> dict[int, list[tuple[int, str]]]:
+    """For each booked service, the provider, room and device it holds (one query)."""
+    if setup is None or not line_ids:
+        return {}
+    found: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for line_id, resource_id in (
+        Reservation.objects.filter(organization=organization, line_id__in=line_ids, active=True)
+        .order_by("role", "resource_id")
+        .values_list("line_id", "resource_id")
+        .distinct()
+    ):
+        resource = setup.resources.get(resource_id)
+        if resource is not None:
+            found[line_id].append((resource_id, resource.name))
+    return found
 
 
 def _processing_events(

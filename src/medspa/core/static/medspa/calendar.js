@@ -107,8 +107,6 @@
         const url = new URL(link.href);
         url.searchParams.set("date", localDate(calendar ? calendar.getOption("date") : info.start));
         link.href = url.toString();
-        link.setAttribute("hx-get", url.pathname + url.search);
-        htmx.process(link);
       }
     },
     eventDidMount: (info) => {
@@ -143,6 +141,14 @@
   }
   tidyMarkup();
   new MutationObserver(tidyMarkup).observe(element, { childList: true, subtree: true });
+  // "New appointment" opens the form in the drawer (the link still works without script).
+  const newAppointment = document.getElementById("new-appointment");
+  if (newAppointment) {
+    newAppointment.addEventListener("click", (event) => {
+      event.preventDefault();
+      openPanel(newAppointment.getAttribute("href"));
+    });
+  }
   window.medspaCalendar = calendar;
   document.body.addEventListener("calendarChanged", () => calendar.refetchEvents());
 })();
