@@ -288,7 +288,7 @@ def _runs(plan: Plan) -> dict[str, list[Interval]]:
     return held
 
 
-def _span(plan: Plan) -> int:
+def plan_span(plan: Plan) -> int:
     """Seconds from the plan's first segment start to its last segment end."""
     return sum(segment.duration for segment in plan.segments)
 
@@ -418,7 +418,7 @@ def _prepare(plan: Plan, calendars: Sequence[ResourceCalendar], rules: Rules) ->
         raise ValueError("resource ids must be unique")
     roles = [need.role for need in plan.needs]
     runs = [runs_by_role[role] for role in roles]
-    span = _span(plan)
+    span = plan_span(plan)
     s_lo, s_hi = _starts(plan, rules)
     p_lo, p_hi = s_lo - plan.lead_in, s_hi - plan.lead_in
 

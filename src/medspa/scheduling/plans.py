@@ -52,11 +52,6 @@ def plan_for(service: Service) -> engine.Plan:
     )
 
 
-def plan_span(plan: engine.Plan) -> int:
-    """Seconds from the first segment's start to the last segment's end."""
-    return sum(s.duration for s in plan.segments)
-
-
 def line_spans(
     plans: Sequence[engine.Plan], client_start: datetime
 ) -> list[tuple[datetime, datetime]]:
@@ -64,7 +59,7 @@ def line_spans(
     spans = []
     cursor = client_start - timedelta(seconds=plans[0].lead_in)
     for i, plan in enumerate(plans):
-        length = plan_span(plan)
+        length = engine.plan_span(plan)
         start = cursor + timedelta(seconds=plan.lead_in if i == 0 else 0)
         end = cursor + timedelta(seconds=length - (plan.lead_out if i == len(plans) - 1 else 0))
         spans.append((start, end))

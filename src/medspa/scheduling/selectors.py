@@ -23,7 +23,7 @@ from medspa.scheduling.models import (
     ResourceKind,
     WorkingHours,
 )
-from medspa.scheduling.plans import PROVIDER, plan_for, plan_span
+from medspa.scheduling.plans import PROVIDER, plan_for
 from medspa.scheduling.setup import schedule_setup
 
 
@@ -114,7 +114,7 @@ def find_availability(
     setup = schedule_setup(organization)
     plans = tuple(setup.plans.get(w.service.pk) or plan_for(w.service) for w in wanted)
     plan = engine.combine(plans)
-    span = sum(plan_span(p) for p in plans)
+    span = sum(engine.plan_span(p) for p in plans)
     fetch_start = start - timedelta(seconds=span)
     fetch_end = end + timedelta(seconds=span)
 
