@@ -14,7 +14,9 @@ from medspa.catalog.models import Service
 from medspa.clients.models import Client
 from medspa.core.models import Location, Organization, Role, User
 from medspa.core.tokens import create_api_token
-from medspa.scheduling.models import Resource, ResourceKind
+from medspa.scheduling.models import Appointment, Resource, ResourceKind
+from medspa.scheduling.selectors import Wanted
+from medspa.scheduling.services import book_appointment
 from tests.factories import (
     ClientFactory,
     LocationFactory,
@@ -65,6 +67,27 @@ class Clinic:
     def at(self, hour: int, minute: int = 0, days_ahead: int = 2) -> datetime:
         """An aware local datetime on a future day."""
         return datetime.combine(self.day(days_ahead), time(hour, minute), tzinfo=self.location.zone)
+
+    def book(
+        self,
+        hour: int,
+        minute: int = 0,
+        *,
+        wanted: list[Wanted] | None = None,
+        client: Client | None = None,
+        notes: str = "",
+        actor: User | None = None,
+    ) -> Appointment:
+        """Book through the booking service on the usual future day (a new client by default)."""
+        return book_appointment(
+            organization=self.organization,
+            actor=actor,
+            client=client or ClientFactory(organization=self.organization),
+            location=self.location,
+            start=self.at(hour, minute),
+            wanted=wanted or [Wanted(self.neurotoxin)],
+            notes=notes,
+        )
 
 
 def build_clinic(name: str = "Lumen") -> Clinic:

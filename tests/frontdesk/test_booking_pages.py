@@ -27,15 +27,9 @@ def signed_in(clinic: Clinic, role: str = Role.FRONT_DESK) -> HttpClient:
     return browser
 
 
-def book(clinic: Clinic, hour: int, minute: int = 0, **kwargs: object) -> Appointment:
-    options = {"client": ClientFactory(organization=clinic.organization), **kwargs}
-    return book_appointment(
-        organization=clinic.organization,
-        actor=None,
-        location=clinic.location,
-        start=clinic.at(hour, minute),
-        wanted=[Wanted(clinic.neurotoxin, clinic.injector)],
-        **options,  # type: ignore[arg-type]
+def book(clinic: Clinic, hour: int, minute: int = 0, notes: str = "") -> Appointment:
+    return clinic.book(
+        hour, minute, wanted=[Wanted(clinic.neurotoxin, clinic.injector)], notes=notes
     )
 
 

@@ -7,10 +7,7 @@ from typing import Any
 from django.test import Client as HttpClient
 
 from medspa.core.models import Role
-from medspa.scheduling.selectors import Wanted
-from medspa.scheduling.services import book_appointment
 from tests.conftest import Clinic
-from tests.factories import ClientFactory
 
 
 def signed_in(clinic: Clinic, role: str = Role.FRONT_DESK) -> HttpClient:
@@ -28,14 +25,7 @@ def events_url(clinic: Clinic, view: str = "providers") -> str:
 
 
 def book(clinic: Clinic, hour: int, minute: int = 0) -> None:
-    book_appointment(
-        organization=clinic.organization,
-        actor=None,
-        client=ClientFactory(organization=clinic.organization),
-        location=clinic.location,
-        start=clinic.at(hour, minute),
-        wanted=[Wanted(clinic.neurotoxin)],
-    )
+    clinic.book(hour, minute)
 
 
 def test_signing_in_leads_to_the_calendar(clinic: Clinic) -> None:

@@ -19,7 +19,7 @@ from medspa.core.models import AuditEvent, Role
 from medspa.frontdesk.selectors import EXPORT_COLUMNS
 from medspa.scheduling.models import Appointment, AppointmentStatus
 from medspa.scheduling.selectors import Wanted
-from medspa.scheduling.services import book_appointment, cancel_appointment, change_status
+from medspa.scheduling.services import cancel_appointment, change_status
 from tests.conftest import Clinic
 from tests.factories import ClientFactory
 
@@ -39,14 +39,8 @@ def book(
     client: Client | None = None,
     notes: str = "",
 ) -> Appointment:
-    return book_appointment(
-        organization=clinic.organization,
-        actor=None,
-        client=client or ClientFactory(organization=clinic.organization),
-        location=clinic.location,
-        start=clinic.at(hour, minute),
-        wanted=[Wanted(service or clinic.neurotoxin)],
-        notes=notes,
+    return clinic.book(
+        hour, minute, wanted=[Wanted(service or clinic.neurotoxin)], client=client, notes=notes
     )
 
 
