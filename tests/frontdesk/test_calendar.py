@@ -34,6 +34,12 @@ def test_signing_in_leads_to_the_calendar(clinic: Clinic) -> None:
     assert clinic.location.name in response.content.decode()
 
 
+def test_billing_starts_on_the_day_sheet(clinic: Clinic) -> None:
+    response = signed_in(clinic, Role.BILLING).get("/", follow=True)
+    assert response.redirect_chain[-1][0] == "/day-sheet/"
+    assert response.status_code == 200
+
+
 def test_anonymous_visitors_are_sent_to_sign_in(client: HttpClient) -> None:
     response = client.get("/calendar/")
     assert response.status_code == 302

@@ -71,8 +71,15 @@ def _own_column(who: Staff, view: str, columns: str) -> int | None:
 
 @login_required
 def start(request: HttpRequest) -> HttpResponse:
-    """Each role's own start page; for now every role starts at the calendar."""
-    page_staff(request, "schedule.view")
+    """Each role's own start page.
+
+    Front desk and managers run the day from the calendar; a provider starts on their own
+    column of it; billing starts on the day sheet, the list of the day's visits they
+    reconcile (until the billing pages exist).
+    """
+    who = page_staff(request, "schedule.view")
+    if who.user.role == Role.BILLING:
+        return redirect("frontdesk:day_sheet")
     return redirect("frontdesk:calendar")
 
 
