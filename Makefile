@@ -45,6 +45,7 @@ bench: install
 	$(BIN)/python bench/availability.py
 	$(BIN)/python bench/booking.py
 	$(BIN)/python bench/pages.py
+	$(BIN)/python bench/clinical.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var/*.sqlite3* node_modules

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = Path(os.environ.get("MEDSPA_HOME", Path.cwd()))
@@ -178,6 +179,20 @@ MEDSPA_BOOKING_GRANULARITY_MINUTES = 15
 MEDSPA_BOOKING_LEAD_MINUTES = 60
 MEDSPA_BOOKING_HORIZON_DAYS = 180
 MEDSPA_IDEMPOTENCY_TTL_HOURS = 24
+
+# Clinical data is encrypted at rest (docs/decisions/0004-encryption-at-rest.md): Fernet
+# keys, url-safe base64, newest first, comma-separated in MEDSPA_ENCRYPTION_KEYS; never in
+# the database. Without them (demo, tests) one development key is derived from SECRET_KEY;
+# production (MEDSPA_SECRET_KEY set) must set its own keys and refuses to start without.
+MEDSPA_ENCRYPTION_KEYS = [
+    key.strip() for key in os.environ.get("MEDSPA_ENCRYPTION_KEYS", "").split(",") if key.strip()
+]
+if "MEDSPA_SECRET_KEY" in os.environ and not MEDSPA_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured(
+        "MEDSPA_ENCRYPTION_KEYS is required when MEDSPA_SECRET_KEY is set: comma-separated "
+        "Fernet keys, newest first (python -c 'from cryptography.fernet import Fernet; "
+        "print(Fernet.generate_key().decode())')."
+    )
 
 LOGGING = {
     "version": 1,
