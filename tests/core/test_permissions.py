@@ -37,6 +37,8 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
         "/api/v1/clients",
         {"first_name": "A", "last_name": "B", "email": "ab@example.com"},
     ),
+    ("clients.update", "PATCH", "/api/v1/clients/{client}", {"preferred_name": "Abby"}),
+    ("clients.merge", "POST", "/api/v1/clients/{client}/merge", {"merge": "{booked_client}"}),
     (
         "hours.manage",
         "POST",
@@ -105,6 +107,7 @@ def test_each_role_may_do_exactly_what_the_matrix_says(
         "injector": clinic.injector.pk,
         "neurotoxin": clinic.neurotoxin.pk,
         "appointment": booked.pk,
+        "booked_client": booked.client_id,
     }
     answers = {}
     for role in Role.values:

@@ -19,6 +19,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "hours.manage": MANAGERS,
     "clients.view": ALL_STAFF,
     "clients.create": DESK | {Role.PROVIDER},
+    "clients.update": DESK | {Role.PROVIDER},
+    "clients.merge": MANAGERS,
     "appointments.book": DESK,
     "appointments.reschedule": DESK,
     "appointments.cancel": DESK,

@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from medspa.catalog.models import Service, ServiceCategory, ServiceSegment
-from medspa.clients.models import Client
+from medspa.clients.models import Client, ClientTag, CommunicationConsent
 from medspa.core.audit import record_event
 from medspa.core.models import Location, Organization, Role, User
 from medspa.demo import (
@@ -840,6 +840,28 @@ def build(
     return summary
 
 
+# Where demo clients live, per site: (city, region, postal codes) and street names.
+HOMES = {
+    BOSTON: (
+        ("Boston", "MA", ("02116", "02115", "02118", "02215")),
+        ("Cambridge", "MA", ("02138", "02139")),
+        ("Brookline", "MA", ("02445", "02446")),
+    ),
+    DENVER: (
+        ("Denver", "CO", ("80206", "80209", "80218", "80220")),
+        ("Glendale", "CO", ("80246",)),
+    ),
+}
+STREETS = ("Beacon St", "Marlborough St", "Elm Ave", "Maple Dr", "Park Ave", "Oak St", "High St")
+DEMO_TAGS = (("vip", 0.08), ("membership", 0.15), ("bridal", 0.03), ("referral", 0.1))
+DEMO_NOTES = (
+    "Prefers early appointments.",
+    "Parks in the garage; validate the ticket.",
+    "Ask for the corner room; dislikes the bright one.",
+    "Pays with an HSA card.",
+)
+
+
 class _Builder:
     org: Organization
 
@@ -1143,7 +1165,9 @@ class _Builder:
                         ),
                     )
                 )
+        tags = [self._fill_details(site_key, client) for site_key, client in rows]
         created = Client.objects.bulk_create([client for _, client in rows], batch_size=500)
+        self._write_tags_and_consents(created, tags)
         self.clients = {site.key: [] for site in SITES}
         for (site_key, _), client in zip(rows, created, strict=True):
             self.clients[site_key].append(client)
@@ -1152,6 +1176,56 @@ class _Builder:
             key: list(self._cumulative([rng.paretovariate(1.6) for _ in pool]))
             for key, pool in self.clients.items()
         }
+
+    def _fill_details(self, site_key: str, client: Client) -> list[str]:
+        """Address, preferences and notes of one client; its tags. Drawn from its own stream.
+
+        The stream is seeded by the client's name and phone (themselves drawn from the seed),
+        so the details are as deterministic as the rest and leave the main stream untouched.
+        """
+        rng = random.Random(f"{client.first_name}|{client.last_name}|{client.phone}")
+        city, region, codes = rng.choice(HOMES[site_key])
+        if rng.random() < 0.8:
+            client.address_line1 = f"{rng.randint(1, 420)} {rng.choice(STREETS)}"
+            client.address_line2 = f"Apt {rng.randint(1, 12)}" if rng.random() < 0.3 else ""
+            client.city, client.region, client.postal_code = city, region, rng.choice(codes)
+        if rng.random() < 0.05:
+            client.preferred_name = client.first_name[:3]
+        if rng.random() < 0.2:
+            client.pronouns = "he/him" if client.first_name in MALE_NAMES else "she/her"
+        channels = ["sms", "sms", "email", "phone", "none"]
+        client.preferred_channel = rng.choice(channels if client.email else ["sms", "none"])
+        if rng.random() < 0.3:
+            home = [spec.name for spec in PROVIDERS if spec.home == site_key]
+            client.preferred_provider = self.providers[rng.choice(home)]
+        if rng.random() < 0.1:
+            client.staff_notes = rng.choice(DEMO_NOTES)
+        return [tag for tag, share in DEMO_TAGS if rng.random() < share]
+
+    def _write_tags_and_consents(self, clients: list[Client], tags: list[list[str]]) -> None:
+        """Tags, and the marketing opt-ins imported with the clients (about two in five)."""
+        ClientTag.objects.bulk_create(
+            ClientTag(organization=self.org, client=client, slug=slug)
+            for client, slugs in zip(clients, tags, strict=True)
+            for slug in slugs
+        )
+        consents = []
+        for client in clients:
+            rng = random.Random(f"consent|{client.phone}")
+            for channel, given in (("email", bool(client.email)), ("sms", True)):
+                if given and rng.random() < 0.4:
+                    consents.append(
+                        CommunicationConsent(
+                            organization=self.org,
+                            client=client,
+                            channel=channel,
+                            purpose="marketing",
+                            granted=True,
+                            source="import",
+                            recorded_at=client.created_at,
+                        )
+                    )
+        CommunicationConsent.objects.bulk_create(consents, batch_size=500)
 
     @staticmethod
     def _cumulative(weights: Sequence[float]) -> Iterable[float]:

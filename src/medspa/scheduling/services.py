@@ -214,6 +214,13 @@ def book_appointment(
     now = now or timezone.now()
     _access(organization, client, location, *(w.service for w in wanted))
     _access(organization, *(w.provider for w in wanted))
+    if not client.is_active:
+        # A merged record: book the client it was merged into instead.
+        raise Conflict(
+            f"{client.full_name}'s record was merged into another; book that record instead.",
+            [FieldError("client", "This client record was merged into another.")],
+            code="client_merged",
+        )
     check_wanted(location, wanted)
     attempts = MAX_ATTEMPTS
     for attempt in range(attempts):
