@@ -31,6 +31,7 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("schedule.view", "GET", "/api/v1/appointments?location={location}&date={day}", None),
     ("schedule.export", "GET", "/schedule.csv?location={location}&from={day}&to={day}", None),
     ("clients.view", "GET", "/api/v1/clients", None),
+    ("clients.medical", "GET", "/api/v1/clients/{client}/medical", None),
     (
         "clients.create",
         "POST",

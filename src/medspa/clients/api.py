@@ -10,7 +10,7 @@ from django.utils.text import slugify
 from ninja import Field, Router, Schema, Status
 from ninja.params.functions import Query
 
-from medspa.clients.models import Client, CommunicationConsent
+from medspa.clients.models import MEDICAL_FLAGS, Client, CommunicationConsent, MedicalHistory
 from medspa.clients.selectors import (
     ConsentState,
     client_list,
@@ -19,10 +19,13 @@ from medspa.clients.selectors import (
     likely_duplicates,
 )
 from medspa.clients.services import (
+    MAX_MEDICAL_ITEMS,
     create_client,
     merge_clients,
     record_communication_consent,
+    record_medical_history,
     update_client,
+    view_medical_history,
 )
 from medspa.core.errors import Invalid
 from medspa.core.selectors import get_owned
@@ -250,3 +253,67 @@ def post_merge(request: HttpRequest, client_id: int, payload: MergeIn) -> Client
         raise Invalid.on("merge", "Name the client to merge into this one.")
     merge = get_owned(Client, organization=who.organization, pk=payload.merge, field="merge")
     return merge_clients(organization=who.organization, actor=who.user, keep=keep, merge=merge)
+
+
+class MedicalIn(Schema):
+    allergies: list[ShortText] = Field(default_factory=list, max_length=MAX_MEDICAL_ITEMS)
+    medications: list[ShortText] = Field(default_factory=list, max_length=MAX_MEDICAL_ITEMS)
+    medical_flags: list[Name] = Field(default_factory=list, max_length=len(MEDICAL_FLAGS))
+    notes: LongText = ""
+
+
+class MedicalOut(Schema):
+    client: int
+    allergies: list[str]
+    medications: list[str]
+    medical_flags: list[str]
+    notes: str
+    recorded_at: datetime | None
+    recorded_by: int | None
+    versions: int
+
+
+def _medical_out(
+    client: Client, history: MedicalHistory | None, versions: int
+) -> dict[str, object]:
+    return {
+        "client": client.pk,
+        "allergies": history.allergies if history else [],
+        "medications": history.medications if history else [],
+        "medical_flags": history.medical_flags if history else [],
+        "notes": history.notes if history else "",
+        "recorded_at": history.recorded_at if history else None,
+        "recorded_by": history.recorded_by_id if history else None,
+        "versions": versions,
+    }
+
+
+@router.get("/clients/{client_id}/medical", response=MedicalOut)
+def get_medical(request: HttpRequest, client_id: int) -> dict[str, object]:
+    """Allergies, medications and medical flags (clinical roles; every read is audited)."""
+    who = staff(request, "clients.medical")
+    client = _owned(who, client_id)
+    history, versions = view_medical_history(
+        organization=who.organization, actor=who.user, client=client
+    )
+    return _medical_out(client, history, versions)
+
+
+@router.put("/clients/{client_id}/medical", response={201: MedicalOut})
+def put_medical(
+    request: HttpRequest, client_id: int, payload: MedicalIn
+) -> Status[dict[str, object]]:
+    """Record a new version; earlier versions stay as history."""
+    who = staff(request, "clients.medical")
+    client = _owned(who, client_id)
+    history = record_medical_history(
+        organization=who.organization,
+        actor=who.user,
+        client=client,
+        allergies=payload.allergies,
+        medications=payload.medications,
+        medical_flags=payload.medical_flags,
+        notes=payload.notes,
+    )
+    versions = MedicalHistory.objects.filter(client=client).count()
+    return Status(201, _medical_out(client, history, versions))

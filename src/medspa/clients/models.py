@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from medspa.core.fields import EncryptedJSONField, EncryptedTextField
 from medspa.core.models import Organization
 
 
@@ -145,3 +146,43 @@ class CommunicationConsent(models.Model):
     def __str__(self) -> str:
         verb = "grants" if self.granted else "refuses"
         return f"{self.client} {verb} {self.purpose} by {self.channel}"
+
+
+# Conditions a provider must know before treating; intake and review build on them.
+MEDICAL_FLAGS: dict[str, str] = {
+    "pregnant_or_nursing": "Pregnant or nursing",
+    "blood_thinners": "Takes blood thinners",
+    "isotretinoin_recent": "Isotretinoin in the last 6 months",
+    "keloids": "History of keloid scarring",
+    "autoimmune": "Autoimmune condition",
+    "cold_sores": "History of cold sores",
+    "implant_or_pacemaker": "Pacemaker or metal implant",
+    "photosensitising_medication": "Photosensitising medication",
+    "recent_tan": "Recent sun exposure or tanning",
+}
+
+
+class MedicalHistory(models.Model):
+    """One version of a client's allergies, medications and medical flags; the latest counts.
+
+    Clinical data: encrypted at rest, read and written only by clinical roles, and every
+    read and change is audited. Versions are never edited, so what staff knew when stays.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="medical_histories")
+    allergies = EncryptedJSONField(default=list)
+    medications = EncryptedJSONField(default=list)
+    medical_flags = EncryptedJSONField(default=list)
+    notes = EncryptedTextField(blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["client", "recorded_at"], name="medical_history_client")]
+
+    def __str__(self) -> str:
+        return f"Medical history of {self.client_id} at {self.recorded_at:%Y-%m-%d}"

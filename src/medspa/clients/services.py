@@ -14,10 +14,12 @@ from django.utils.text import slugify
 from email_validator import EmailNotValidError, validate_email
 
 from medspa.clients.models import (
+    MEDICAL_FLAGS,
     Channel,
     Client,
     ClientTag,
     CommunicationConsent,
+    MedicalHistory,
     PreferredChannel,
     Purpose,
 )
@@ -480,3 +482,108 @@ def merge_clients(
             data={"into": keep.pk},
         )
     return keep
+
+
+MAX_MEDICAL_ITEMS = 30
+MAX_MEDICAL_ITEM_LENGTH = 120
+MAX_MEDICAL_NOTES_LENGTH = 4000
+
+
+def _medical_list(field: str, raw: Iterable[str], errors: list[FieldError]) -> list[str]:
+    items: list[str] = []
+    for value in raw:
+        text = " ".join(str(value).split())
+        if not text:
+            continue
+        if len(text) > MAX_MEDICAL_ITEM_LENGTH or "\x00" in text:
+            errors.append(
+                FieldError(field, f"Keep each entry under {MAX_MEDICAL_ITEM_LENGTH} characters.")
+            )
+            return []
+        if text.lower() not in {i.lower() for i in items}:
+            items.append(text)
+    if len(items) > MAX_MEDICAL_ITEMS:
+        errors.append(FieldError(field, f"At most {MAX_MEDICAL_ITEMS} entries."))
+    return items
+
+
+def record_medical_history(
+    *,
+    organization: Organization,
+    actor: User | None,
+    client: Client,
+    allergies: Iterable[str] = (),
+    medications: Iterable[str] = (),
+    medical_flags: Iterable[str] = (),
+    notes: str = "",
+) -> MedicalHistory:
+    """Write a new version of the client's allergies, medications and flags (never edits)."""
+    if client.organization_id != organization.pk:
+        raise NotFound(f"No client with id {client.pk} in your organization.")
+    errors: list[FieldError] = []
+    allergy_list = _medical_list("allergies", allergies, errors)
+    medication_list = _medical_list("medications", medications, errors)
+    flags = list(dict.fromkeys(str(f).strip() for f in medical_flags if str(f).strip()))
+    unknown = [f for f in flags if f not in MEDICAL_FLAGS]
+    if unknown:
+        errors.append(
+            FieldError(
+                "medical_flags",
+                f"Unknown flag {unknown[0]!r}: use one of {', '.join(MEDICAL_FLAGS)}.",
+            )
+        )
+    notes = notes.strip()
+    if len(notes) > MAX_MEDICAL_NOTES_LENGTH or "\x00" in notes:
+        errors.append(
+            FieldError("notes", f"Keep the notes under {MAX_MEDICAL_NOTES_LENGTH} characters.")
+        )
+    if errors:
+        raise Invalid(detail="; ".join(e.reason for e in errors), errors=errors)
+    _still_own_record(client)
+    with transaction.atomic():
+        history = MedicalHistory.objects.create(
+            organization=organization,
+            client=client,
+            allergies=allergy_list,
+            medications=medication_list,
+            medical_flags=flags,
+            notes=notes,
+            recorded_by=actor,
+        )
+        # The audit line says what kind of change, never the clinical content itself.
+        record_event(
+            organization=organization,
+            actor=actor,
+            action="client.medical_recorded",
+            object_type="client",
+            object_id=client.pk,
+            data={
+                "version": history.pk,
+                "allergies": len(allergy_list),
+                "medications": len(medication_list),
+                "flags": len(flags),
+            },
+        )
+    return history
+
+
+def view_medical_history(
+    *, organization: Organization, actor: User | None, client: Client
+) -> tuple[MedicalHistory | None, int]:
+    """The client's current medical history and how many versions exist; the read is audited."""
+    if client.organization_id != organization.pk:
+        raise NotFound(f"No client with id {client.pk} in your organization.")
+    with transaction.atomic():
+        versions = list(
+            MedicalHistory.objects.filter(client=client).order_by("-recorded_at", "-id")[:1]
+        )
+        count = MedicalHistory.objects.filter(client=client).count()
+        record_event(
+            organization=organization,
+            actor=actor,
+            action="client.medical_viewed",
+            object_type="client",
+            object_id=client.pk,
+            data={"version": versions[0].pk if versions else None},
+        )
+    return (versions[0] if versions else None), count

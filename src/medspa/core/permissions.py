@@ -18,6 +18,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "schedule.export": DESK,
     "hours.manage": MANAGERS,
     "clients.view": ALL_STAFF,
+    # Allergies, medications and medical flags: clinical data, for clinical roles only.
+    "clients.medical": MANAGERS | {Role.PROVIDER},
     "clients.create": DESK | {Role.PROVIDER},
     "clients.update": DESK | {Role.PROVIDER},
     "clients.merge": MANAGERS,
