@@ -1,6 +1,6 @@
 from django.urls import path
 
-from medspa.frontdesk import appointments, booking, daysheet, manage, security, views
+from medspa.frontdesk import appointments, booking, client_pages, daysheet, manage, security, views
 
 app_name = "frontdesk"
 urlpatterns = [
@@ -13,4 +13,5 @@ urlpatterns = [
     *daysheet.urlpatterns,
     *manage.urlpatterns,
     *security.urlpatterns,
+    *client_pages.urlpatterns,
 ]
