@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import F, Q
 
+from medspa.clients.models import MEDICAL_FLAGS, Client, MedicalHistory
 from medspa.core.audit import verify_chain
 from medspa.core.models import AuditEvent, Organization, Role, User
 from medspa.demo import DEMO_PASSWORD, DEMO_SLUG, DemoError, DemoSummary, build_demo, demo_logins
@@ -204,3 +205,12 @@ def test_the_command_builds_once_and_reset_refuses_other_data() -> None:
         call_command("demo", seed=4, reset=True, stdout=StringIO())
     assert Appointment.objects.count() == count
     assert Organization.objects.filter(Q(slug=DEMO_SLUG) | Q(slug="another")).count() == 2
+
+
+@pytest.mark.django_db
+def test_some_clients_have_a_medical_history_on_record(demo: DemoSummary) -> None:
+    histories = list(MedicalHistory.objects.all())
+    clients = Client.objects.count()
+    assert 0.25 * clients < len(histories) < 0.55 * clients
+    assert any(h.allergies for h in histories) and any(h.medical_flags for h in histories)
+    assert all(set(h.medical_flags) <= set(MEDICAL_FLAGS) for h in histories)

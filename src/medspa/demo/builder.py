@@ -24,7 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from medspa.catalog.models import Service, ServiceCategory, ServiceSegment
-from medspa.clients.models import Client, ClientTag, CommunicationConsent
+from medspa.clients.models import Client, ClientTag, CommunicationConsent, MedicalHistory
 from medspa.core.audit import record_event
 from medspa.core.models import Location, Organization, Role, User
 from medspa.demo import (
@@ -861,6 +861,32 @@ DEMO_NOTES = (
     "Pays with an HSA card.",
 )
 
+# What clients report at a first visit; the flags follow clients.models.MEDICAL_FLAGS.
+DEMO_ALLERGIES = ["Penicillin", "Latex", "Sulfa drugs", "Lidocaine", "Aspirin", "Shellfish"]
+DEMO_MEDICATIONS = [
+    "Oral contraceptive",
+    "Levothyroxine 50 mcg",
+    "Sertraline 50 mg",
+    "Daily low-dose aspirin",
+    "Spironolactone 50 mg",
+    "Tretinoin 0.05% cream",
+]
+DEMO_MEDICAL_FLAGS = [
+    ("blood_thinners", 0.06),
+    ("cold_sores", 0.12),
+    ("keloids", 0.03),
+    ("autoimmune", 0.04),
+    ("isotretinoin_recent", 0.02),
+    ("recent_tan", 0.08),
+]
+DEMO_MEDICAL_NOTES = [
+    "",
+    "",
+    "Bruises easily.",
+    "Prefers topical numbing for every treatment.",
+    "Fainted once during a blood draw: treat lying down.",
+]
+
 
 class _Builder:
     org: Organization
@@ -1168,6 +1194,7 @@ class _Builder:
         tags = [self._fill_details(site_key, client) for site_key, client in rows]
         created = Client.objects.bulk_create([client for _, client in rows], batch_size=500)
         self._write_tags_and_consents(created, tags)
+        self._write_medical_histories(created)
         self.clients = {site.key: [] for site in SITES}
         for (site_key, _), client in zip(rows, created, strict=True):
             self.clients[site_key].append(client)
@@ -1226,6 +1253,31 @@ class _Builder:
                         )
                     )
         CommunicationConsent.objects.bulk_create(consents, batch_size=500)
+
+    def _write_medical_histories(self, clients: list[Client]) -> None:
+        """Allergies, medications and flags taken at a first visit: about two in five clients.
+
+        Drawn from each client's own stream, like the details, so appointments do not move.
+        """
+        histories = []
+        for client in clients:
+            rng = random.Random(f"medical|{client.phone}")
+            if rng.random() >= 0.4:
+                continue
+            histories.append(
+                MedicalHistory(
+                    organization=self.org,
+                    client=client,
+                    allergies=rng.sample(DEMO_ALLERGIES, rng.choice([0, 1, 1, 2])),
+                    medications=rng.sample(DEMO_MEDICATIONS, rng.choice([0, 0, 1, 2])),
+                    medical_flags=[
+                        flag for flag, share in DEMO_MEDICAL_FLAGS if rng.random() < share
+                    ],
+                    notes=rng.choice(DEMO_MEDICAL_NOTES),
+                    recorded_at=client.created_at,
+                )
+            )
+        MedicalHistory.objects.bulk_create(histories, batch_size=500)
 
     @staticmethod
     def _cumulative(weights: Sequence[float]) -> Iterable[float]:
