@@ -19,7 +19,7 @@ from medspa.core.models import AuditEvent, Location
 from medspa.core.permissions import can
 from medspa.core.web import Staff, problem_response, staff
 from medspa.frontdesk.views import MAX_YEAR, MIN_YEAR, frame, page_staff, refresh_calendar
-from medspa.scheduling.api import parse_moment
+from medspa.scheduling.clock import parse_moment
 from medspa.scheduling.models import (
     TRANSITIONS,
     Appointment,

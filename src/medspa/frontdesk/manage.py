@@ -25,7 +25,7 @@ from medspa.core.models import Location
 from medspa.core.selectors import get_owned
 from medspa.core.web import Staff
 from medspa.frontdesk.views import page_location, page_staff
-from medspa.scheduling.api import parse_moment
+from medspa.scheduling.clock import parse_moment
 from medspa.scheduling.hours import add_block, add_working_hours, remove_block, remove_working_hours
 from medspa.scheduling.models import (
     BlockReason,

@@ -18,6 +18,7 @@ from medspa.core.models import Location
 from medspa.core.selectors import get_owned
 from medspa.core.web import IdempotencyKey, ListOut, LongText, Moment, Name, ShortText, Staff, staff
 from medspa.scheduling import services as booking
+from medspa.scheduling.clock import parse_moment
 from medspa.scheduling.hours import add_block, add_working_hours, remove_block, remove_working_hours
 from medspa.scheduling.models import Appointment, Resource, ResourceBlock, WorkingHours
 from medspa.scheduling.selectors import (
@@ -35,37 +36,6 @@ MAX_AVAILABILITY_DAYS = 62
 
 
 # ---- helpers ---------------------------------------------------------------------------
-
-
-def parse_moment(value: str, location: Location, field: str, *, end: bool = False) -> datetime:
-    """An ISO 8601 date or date-time; dates and naive times are read in the location's zone."""
-    text = value.strip()
-    try:
-        if len(text) == 10:
-            day = date.fromisoformat(text)
-            # A date as `end` includes that whole day.
-            moment = datetime.combine(day + timedelta(days=1 if end else 0), time.min)
-        else:
-            moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise Invalid.on(
-            field, f"{value!r} is not an ISO 8601 date (2026-05-01) or date-time."
-        ) from None
-    if moment.tzinfo is not None:
-        return moment.astimezone(UTC)
-    zone = location.zone
-    first, second = moment.replace(tzinfo=zone), moment.replace(tzinfo=zone, fold=1)
-    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != moment:
-        raise Invalid.on(
-            field, f"{text} does not exist in {location.time_zone}: the clocks jump forward then."
-        )
-    if first.utcoffset() != second.utcoffset():
-        raise Invalid.on(
-            field,
-            f"{text} happens twice in {location.time_zone} (the clocks go back): "
-            "give the UTC offset, e.g. -04:00 or -05:00.",
-        )
-    return first.astimezone(UTC)
 
 
 def local_iso(moment: datetime, location: Location) -> str:
