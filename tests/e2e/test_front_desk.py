@@ -226,11 +226,18 @@ def test_every_staff_page_is_accessible_and_photographed(served: str, page: Page
         ("/hours/", "hours.png"),
         ("/settings/security/", "security.png"),
         ("/accounts/2fa/", "two-factor.png"),
+        ("/clients/", "clients.png"),
     ]:
         page.goto(f"{served}{path}")
         expect(page.locator("main")).to_be_visible()
         assert_accessible(page)
         shot(page, name)
+
+    # A client's record, with the medical history a manager may see.
+    page.locator("main table a").first.click()
+    expect(page.get_by_role("heading", name="Medical history")).to_be_visible()
+    assert_accessible(page)
+    shot(page, "client-record.png")
 
 
 def test_the_calendar_works_on_a_1024_tablet(served: str, page: Page) -> None:
