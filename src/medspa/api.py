@@ -11,6 +11,7 @@ from ninja.security import HttpBearer, SessionAuth
 
 from medspa.catalog.api import router as catalog_router
 from medspa.clients.api import router as clients_router
+from medspa.clinical.api import router as clinical_router
 from medspa.core.api import router as core_router
 from medspa.core.errors import DomainError, FieldError, Forbidden, NotFound
 from medspa.core.models import User
@@ -92,3 +93,4 @@ api.add_router("/", core_router)
 api.add_router("/", catalog_router)
 api.add_router("/", clients_router)
 api.add_router("/", scheduling_router)
+api.add_router("/", clinical_router)

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "medspa.catalog",
     "medspa.clients",
     "medspa.scheduling",
+    "medspa.clinical",
     "medspa.frontdesk",
     "medspa.demo",
 ]

@@ -10,6 +10,7 @@ import pytest
 from django.test import Client as HttpClient
 
 from medspa.api import api
+from medspa.clinical.services import create_template
 from medspa.core.models import Role
 from medspa.scheduling.models import Appointment, ResourceBlock, WorkingHours
 from medspa.scheduling.selectors import Wanted
@@ -34,7 +35,10 @@ def their_ids(theirs: Clinic) -> dict[str, int]:
         end=theirs.at(19),
         reason="maintenance",
     )
+    template = create_template(organization=theirs.organization, actor=None, name="Their screening")
     return {
+        "template": template.pk,
+        "version": template.versions.get().pk,
         "location": theirs.location.pk,
         "service": theirs.neurotoxin.pk,
         "client": theirs.client.pk,
@@ -70,6 +74,12 @@ def own_body(ours: Clinic) -> dict[str, Any]:
         "start_time": "09:00",
         "end_time": "10:00",
         "end": ours.at(11).isoformat(),
+        # Intake forms: a question, answers to check, services to attach (none).
+        "key": "age",
+        "label": "Age",
+        "kind": "number",
+        "answers": {},
+        "services": [],
     }
 
 
@@ -95,6 +105,7 @@ QUERY_AND_BODY_IDS = {
     "client": "client",
     "provider": "provider",
     "resource": "resource",
+    "version": "version",
 }
 
 
@@ -103,6 +114,9 @@ ROUTES_WITHOUT_IDS = {
     ("GET", "/api/v1/locations"),
     ("GET", "/api/v1/clients"),
     ("POST", "/api/v1/clients"),
+    ("GET", "/api/v1/intake/templates"),
+    # Its service ids are probed by test_another_organizations_ids_inside_a_body_are_not_found.
+    ("POST", "/api/v1/intake/templates"),
 }
 
 
@@ -183,6 +197,7 @@ def test_lists_never_show_another_organizations_records(clinic: Clinic, outsider
         ),
         ("/api/v1/appointments", {"services": [{"service": "service"}]}),
         ("/api/v1/appointments", {"services": [{"service": "own", "provider": "provider"}]}),
+        ("/api/v1/intake/templates", {"name": "Consent", "services": ["service"]}),
     ],
 )
 def test_another_organizations_ids_inside_a_body_are_not_found(

@@ -66,6 +66,8 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
         {"status": "confirmed"},
     ),
     ("security.manage", "GET", "/settings/security/", None),
+    ("intake.view", "GET", "/api/v1/intake/templates", None),
+    ("intake.manage", "POST", "/api/v1/intake/templates", {"name": "Health history"}),
 ]
 
 

@@ -28,6 +28,9 @@ MATRIX: dict[str, frozenset[str]] = {
     "appointments.cancel": DESK,
     "appointments.status": DESK | {Role.PROVIDER},
     "security.manage": MANAGERS,
+    # Intake forms: every staff member reads and tries them; managers write them.
+    "intake.view": ALL_STAFF,
+    "intake.manage": MANAGERS,
 }
 
 
