@@ -10,7 +10,7 @@ import pytest
 from django.test import Client as HttpClient
 
 from medspa.api import api
-from medspa.clinical.services import create_template
+from medspa.clinical.services import add_question, create_template
 from medspa.core.models import Role
 from medspa.scheduling.models import Appointment, ResourceBlock, WorkingHours
 from medspa.scheduling.selectors import Wanted
@@ -36,9 +36,18 @@ def their_ids(theirs: Clinic) -> dict[str, int]:
         reason="maintenance",
     )
     template = create_template(organization=theirs.organization, actor=None, name="Their screening")
+    question = add_question(
+        organization=theirs.organization,
+        actor=None,
+        version=template.versions.get(),
+        key="pregnant",
+        label="Are you pregnant?",
+        kind="yes_no",
+    )
     return {
         "template": template.pk,
         "version": template.versions.get().pk,
+        "question": question.pk,
         "location": theirs.location.pk,
         "service": theirs.neurotoxin.pk,
         "client": theirs.client.pk,
@@ -80,6 +89,7 @@ def own_body(ours: Clinic) -> dict[str, Any]:
         "kind": "number",
         "answers": {},
         "services": [],
+        "keys": [],
     }
 
 

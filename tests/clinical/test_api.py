@@ -164,3 +164,48 @@ def test_template_detail_and_list_read_in_a_bounded_number_of_queries(
     with django_assert_max_num_queries(6):
         listed = api.get("/api/v1/intake/templates")
     assert listed.json()["count"] == 1
+
+
+def test_a_manager_edits_reorders_and_removes_a_drafts_questions(
+    clinic: Clinic, api_as: Api
+) -> None:
+    api = manager(clinic, api_as)
+    draft = draft_of(screening(clinic, publish=False))
+    pregnant = draft.questions.get(key="pregnant")
+
+    edited = send(api, "PATCH", f"/api/v1/intake/questions/{pregnant.pk}", {"label": "Pregnant?"})
+    assert edited.status_code == 200, edited.content
+    assert edited.json()["label"] == "Pregnant?" and edited.json()["kind"] == "yes_no"
+
+    ordered = send(
+        api,
+        "POST",
+        f"/api/v1/intake/versions/{draft.pk}/order",
+        {"keys": ["medications", "pregnant"]},
+    )
+    assert [q["key"] for q in ordered.json()["questions"]] == ["medications", "pregnant"]
+    refused = send(api, "POST", f"/api/v1/intake/versions/{draft.pk}/order", {"keys": ["pregnant"]})
+    assert refused.status_code == 422
+
+    removed = api.delete(f"/api/v1/intake/questions/{pregnant.pk}")
+    assert removed.status_code == 204
+    assert list(draft.questions.values_list("key", flat=True)) == ["medications"]
+
+
+def test_a_published_versions_questions_cannot_change(clinic: Clinic, api_as: Api) -> None:
+    api = manager(clinic, api_as)
+    version = screening(clinic).versions.get()
+    question = version.questions.get(key="pregnant")
+    edited = send(api, "PATCH", f"/api/v1/intake/questions/{question.pk}", {"label": "Changed"})
+    assert edited.status_code == 409
+    assert api.delete(f"/api/v1/intake/questions/{question.pk}").status_code == 409
+    question.refresh_from_db()
+    assert question.label == PREGNANT["label"]
+
+
+def test_front_desk_cannot_edit_questions(clinic: Clinic, api_as: Api) -> None:
+    draft = draft_of(screening(clinic, publish=False))
+    question = draft.questions.get(key="pregnant")
+    desk = api_as(clinic.users[Role.FRONT_DESK])
+    response = send(desk, "PATCH", f"/api/v1/intake/questions/{question.pk}", {"label": "X"})
+    assert response.status_code == 403

@@ -17,8 +17,12 @@ from medspa.clinical.services import (
     create_template,
     detach_services,
     publish_version,
+    remove_question,
+    reorder_questions,
     start_draft,
+    update_question,
 )
+from medspa.core.selectors import get_owned
 from medspa.core.web import ListOut, LongText, Name, ShortText, staff
 
 router = Router(tags=["intake"])
@@ -43,6 +47,25 @@ class QuestionIn(Schema):
     max_value: float | None = None
     review_when: dict[str, Any] | None = None
     review_reason: ShortText = ""
+
+
+class QuestionPatchIn(Schema):
+    """The fields to change; those left out stay as they are."""
+
+    key: Name | None = None
+    label: ShortText | None = None
+    kind: Name | None = None
+    required: bool | None = None
+    help_text: LongText | None = None
+    choices: Annotated[list[ShortText], Field(max_length=50)] | None = None
+    min_value: float | None = None
+    max_value: float | None = None
+    review_when: dict[str, Any] | None = None
+    review_reason: ShortText | None = None
+
+
+class OrderIn(Schema):
+    keys: Annotated[list[Name], Field(max_length=200)]
 
 
 class PublishIn(Schema):
@@ -176,6 +199,50 @@ def post_question(
         organization=who.organization, actor=who.user, version=version, **payload.dict()
     )
     return Status(201, question)
+
+
+def _owned_question(request: HttpRequest, question_id: int) -> tuple[Any, IntakeQuestion]:
+    who = staff(request, "intake.manage")
+    question = get_owned(
+        IntakeQuestion.objects.select_related("version"),
+        organization=who.organization,
+        pk=question_id,
+        field="question_id",
+    )
+    return who, question
+
+
+@router.patch("/intake/questions/{question_id}", response=QuestionOut)
+def patch_question(
+    request: HttpRequest, question_id: int, payload: QuestionPatchIn
+) -> IntakeQuestion:
+    """Change a draft's question (a published version answers 409)."""
+    who, question = _owned_question(request, question_id)
+    return update_question(
+        organization=who.organization,
+        actor=who.user,
+        question=question,
+        **payload.dict(exclude_unset=True),
+    )
+
+
+@router.delete("/intake/questions/{question_id}", response={204: None})
+def delete_question(request: HttpRequest, question_id: int) -> Status[None]:
+    """Remove a draft's question; the others close the gap."""
+    who, question = _owned_question(request, question_id)
+    remove_question(organization=who.organization, actor=who.user, question=question)
+    return Status(204, None)
+
+
+@router.post("/intake/versions/{version_id}/order", response=VersionOut)
+def post_order(request: HttpRequest, version_id: int, payload: OrderIn) -> IntakeTemplateVersion:
+    """Put a draft's questions in this order of keys (every key once)."""
+    who = staff(request, "intake.manage")
+    version = version_with_questions(who.organization, version_id)
+    reorder_questions(
+        organization=who.organization, actor=who.user, version=version, keys=payload.keys
+    )
+    return version_with_questions(who.organization, version_id)
 
 
 @router.post("/intake/versions/{version_id}/publish", response=VersionOut)
