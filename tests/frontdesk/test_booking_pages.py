@@ -19,6 +19,7 @@ from medspa.scheduling.selectors import Wanted, find_availability
 from medspa.scheduling.services import book_appointment
 from tests.conftest import Clinic
 from tests.factories import ClientFactory
+from tests.frontdesk.test_calendar import events_url
 
 
 def signed_in(clinic: Clinic, role: str = Role.FRONT_DESK) -> HttpClient:
@@ -90,6 +91,7 @@ def test_a_provider_not_certified_for_the_service_is_refused_at_the_field(clinic
     url = starts_url(clinic, clinic.laser_hair.pk, provider=clinic.injector.pk)
     html = signed_in(clinic).get(url).content.decode()
     assert offered(html) == []
+    assert "not certified for Laser hair removal" in html
 
 
 def test_booking_a_chosen_start_books_it_and_opens_the_appointment(clinic: Clinic) -> None:
@@ -405,11 +407,7 @@ def test_a_provider_cannot_drag_appointments(clinic: Clinic) -> None:
 
 def test_events_say_which_appointments_may_be_dragged(clinic: Clinic) -> None:
     book(clinic, 11)
-    day = clinic.day().isoformat()
-    url = (
-        f"/calendar/events?location={clinic.location.pk}&view=providers"
-        f"&start={day}T00:00:00&end={day}T23:59:00"
-    )
+    url = events_url(clinic)
     desk = [e for e in signed_in(clinic).get(url).json() if "startEditable" in e]
     provider = [e for e in signed_in(clinic, Role.PROVIDER).get(url).json() if "startEditable" in e]
     assert desk and all(e["startEditable"] for e in desk)
@@ -432,11 +430,7 @@ def test_time_off_is_drawn_on_the_calendar(clinic: Clinic) -> None:
         end=clinic.at(13),
         reason="time_off",
     )
-    day = clinic.day().isoformat()
-    url = (
-        f"/calendar/events?location={clinic.location.pk}&view=providers"
-        f"&start={day}T00:00:00&end={day}T23:59:00"
-    )
+    url = events_url(clinic)
     blocked = [e for e in signed_in(clinic).get(url).json() if "blocked" in e.get("classNames", [])]
     assert [(b["resourceIds"], b["start"][-5:], b["end"][-5:]) for b in blocked] == [
         ([clinic.injector.pk], "12:00", "13:00")
@@ -452,11 +446,7 @@ def test_processing_time_is_drawn_in_the_providers_column(clinic: Clinic) -> Non
         start=clinic.at(10),
         wanted=[Wanted(clinic.laser_hair)],
     )
-    day = clinic.day().isoformat()
-    url = (
-        f"/calendar/events?location={clinic.location.pk}&view=providers"
-        f"&start={day}T00:00:00&end={day}T23:59:00"
-    )
+    url = events_url(clinic)
     events = signed_in(clinic).get(url).json()
     processing = [e for e in events if "processing" in e.get("classNames", [])]
     treatment = [e for e in events if e.get("extendedProps", {}).get("role") == "provider"]
@@ -496,11 +486,7 @@ def test_each_event_names_the_room_and_device_it_holds_too(clinic: Clinic) -> No
         start=clinic.at(10),
         wanted=[Wanted(clinic.laser_hair)],
     )
-    day = clinic.day().isoformat()
-    url = (
-        f"/calendar/events?location={clinic.location.pk}&view=providers"
-        f"&start={day}T00:00:00&end={day}T23:59:00"
-    )
+    url = events_url(clinic)
     [treatment] = [
         e
         for e in signed_in(clinic).get(url).json()

@@ -184,7 +184,7 @@ def starts(request: HttpRequest) -> HttpResponse:
     """The starts the engine offers for the form's services, provider and day."""
     who = page_staff(request, "appointments.book")
     wanted = _read_request(who, request.GET)
-    context = _form_context(who, wanted, _offer(who, wanted))
+    context = _form_context(who, wanted, _offer(who, wanted), standalone=True)
     return render(request, "frontdesk/_starts.html", context)
 
 
