@@ -495,3 +495,24 @@ def test_each_event_names_the_room_and_device_it_holds_too(clinic: Clinic) -> No
     assert clinic.laser_suite.name in treatment["title"]
     assert clinic.laser.name in treatment["title"]
     assert clinic.laser_tech.name not in treatment["title"]
+
+
+def test_the_events_call_costs_the_same_on_an_empty_and_a_busy_day(clinic: Clinic) -> None:
+    browser = signed_in(clinic)
+    browser.get(events_url(clinic))  # the worker loads its schedule setup once
+    with CaptureQueriesContext(connection) as empty:
+        browser.get(events_url(clinic))
+    for hour in (9, 10, 11):
+        clinic.book(hour)
+    book_appointment(
+        organization=clinic.organization,
+        actor=None,
+        client=clinic.client,
+        location=clinic.location,
+        start=clinic.at(14),
+        wanted=[Wanted(clinic.laser_hair)],
+    )
+    browser.get(events_url(clinic))
+    with CaptureQueriesContext(connection) as busy:
+        browser.get(events_url(clinic))
+    assert len(busy) == len(empty)

@@ -8,6 +8,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from django.db.models import QuerySet
+
 from medspa.core.models import Location, Organization
 from medspa.scheduling import engine
 from medspa.scheduling.models import (
@@ -57,32 +59,29 @@ def calendar_events(
     """
     # Plain rows, not model instances: a busy week is ~500 reservations, and building
     # four models per row cost most of this call's time.
-    rows = (
-        Reservation.objects.filter(
-            organization=organization,
-            resource_id__in=resource_ids,
-            active=True,
-            start__lt=end,
-            end__gt=start,
-        )
-        .order_by("start", "id")
-        .values_list(
-            "pk",
-            "resource_id",
-            "start",
-            "end",
-            "role",
-            "line_id",
-            "line__service_id",
-            "line__service__name",
-            "appointment_id",
-            "appointment__status",
-            "appointment__client__first_name",
-            "appointment__client__last_name",
-        )
+    in_window = Reservation.objects.filter(
+        organization=organization,
+        resource_id__in=resource_ids,
+        active=True,
+        start__lt=end,
+        end__gt=start,
+    )
+    rows = in_window.order_by("start", "id").values_list(
+        "pk",
+        "resource_id",
+        "start",
+        "end",
+        "role",
+        "line_id",
+        "line__service_id",
+        "line__service__name",
+        "appointment_id",
+        "appointment__status",
+        "appointment__client__first_name",
+        "appointment__client__last_name",
     )
     fetched = list(rows)
-    held = _held_with(organization, {row[5] for row in fetched}, setup)
+    held = _held_with(organization, in_window.values_list("line_id", flat=True), setup)
     labels = dict(AppointmentStatus.choices)
     events = []
     processed: set[int] = set()
@@ -144,14 +143,19 @@ def calendar_events(
 
 
 def _held_with(
-    organization: Organization, line_ids: set[int], setup: ScheduleSetup | None
+    organization: Organization,
+    lines: QuerySet[Reservation, int],
+    setup: ScheduleSetup | None,
 ) -> dict[int, list[tuple[int, str]]]:
-    """For each booked service, the provider, room and device it holds (one query)."""
-    if setup is None or not line_ids:
+    """For each booked service in `lines`, the provider, room and device it holds.
+
+    One query whatever the window holds: `lines` is a subquery, never a list of ids.
+    """
+    if setup is None:
         return {}
     found: dict[int, list[tuple[int, str]]] = defaultdict(list)
     for line_id, resource_id in (
-        Reservation.objects.filter(organization=organization, line_id__in=line_ids, active=True)
+        Reservation.objects.filter(organization=organization, line_id__in=lines, active=True)
         .order_by("role", "resource_id")
         .values_list("line_id", "resource_id")
         .distinct()
