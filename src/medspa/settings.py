@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "medspa.scheduling",
     "medspa.clinical",
     "medspa.frontdesk",
+    "medspa.portal",
     "medspa.demo",
 ]
 
@@ -201,3 +202,21 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("MEDSPA_LOG_LEVEL", "WARNING")},
 }
+
+# Links in messages to clients (intake and consent forms) start with this address.
+MEDSPA_BASE_URL = os.environ.get("MEDSPA_BASE_URL", "http://127.0.0.1:8000")
+# E-mail: SMTP when MEDSPA_EMAIL_HOST is set; otherwise each message is written as a file
+# under var/mail, so the demo's sent intake links and aftercare can be read.
+DEFAULT_FROM_EMAIL = os.environ.get(
+    "MEDSPA_FROM_EMAIL", "Lumen Aesthetics <hello@demo.medspa.example>"
+)
+if os.environ.get("MEDSPA_EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["MEDSPA_EMAIL_HOST"]
+    EMAIL_PORT = int(os.environ.get("MEDSPA_EMAIL_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("MEDSPA_EMAIL_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("MEDSPA_EMAIL_PASSWORD", "")
+    EMAIL_USE_TLS = _env_bool("MEDSPA_EMAIL_TLS", True)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")

@@ -13,5 +13,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", api.urls),
+    path("visit/", include("medspa.portal.urls")),
     path("", include("medspa.frontdesk.urls")),
 ]

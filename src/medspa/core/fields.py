@@ -13,7 +13,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import lookups
 from django.db.models.expressions import Expression
 
-from medspa.core.crypto import decrypt_text, encrypt_text
+from medspa.core.crypto import decrypt_bytes, decrypt_text, encrypt_bytes, encrypt_text
 
 # Every save encrypts afresh: Fernet tokens carry a random IV, so the same value never makes
 # the same token twice. Saving an unchanged row therefore rewrites its tokens; use
@@ -127,3 +127,35 @@ class EncryptedJSONField(_EncryptedMixin, models.Field[Any, Any]):
             choices_form_class=choices_form_class,
             **kwargs,
         )
+
+
+class EncryptedBinaryField(_EncryptedMixin, models.Field[Any, Any]):
+    """Bytes (a photo) stored as an ASCII Fernet token in a text column; None is NULL.
+
+    Text rather than a binary column so `rotate_keys` treats it like every other token.
+    Load it only when the bytes are needed: `.defer()` it in lists.
+    """
+
+    _pyi_private_set_type: Any
+    _pyi_private_get_type: Any
+
+    description = "Bytes encrypted at rest"
+    empty_strings_allowed = False
+
+    def get_internal_type(self) -> str:
+        return "TextField"
+
+    def from_db_value(
+        self, value: str | None, expression: Expression, connection: BaseDatabaseWrapper
+    ) -> bytes | None:
+        if value is None:
+            return None
+        return decrypt_bytes(value.encode("ascii"))
+
+    def get_prep_value(self, value: Any) -> Any:
+        if value is None:
+            return None
+        return encrypt_bytes(bytes(value)).decode("ascii")
+
+    def to_python(self, value: Any) -> Any:
+        return value

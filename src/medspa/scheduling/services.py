@@ -20,7 +20,7 @@ from medspa.clients.models import Client
 from medspa.core.audit import record_event
 from medspa.core.errors import Conflict, FieldError, Invalid, NotFound, SlotTaken
 from medspa.core.models import Location, Organization, User
-from medspa.scheduling import engine
+from medspa.scheduling import engine, signals
 from medspa.scheduling.models import (
     ACTIVE_STATUSES,
     TRANSITIONS,
@@ -280,6 +280,7 @@ def book_appointment(
                         "resources": sorted({h.resource for h in slot.holds}),
                     },
                 )
+                signals.appointment_booked.send(Appointment, appointment=appointment, actor=actor)
             return appointment
         except IntegrityError as error:
             if not _is_overlap(error):
@@ -445,6 +446,9 @@ def change_status(
             object_type="appointment",
             object_id=current.pk,
             data={"from": previous, "to": status, **({"reason": reason} if reason else {})},
+        )
+        signals.appointment_status_changed.send(
+            Appointment, appointment=current, actor=actor, previous=previous, status=status
         )
     return current
 

@@ -13,7 +13,7 @@ from django.db import connection, models, transaction
 
 from medspa.core.audit import audit_context, record_event
 from medspa.core.crypto import is_current, key_ring, rotate_token
-from medspa.core.fields import EncryptedJSONField, EncryptedTextField
+from medspa.core.fields import EncryptedBinaryField, EncryptedJSONField, EncryptedTextField
 
 BATCH_SIZE = 500
 
@@ -31,7 +31,7 @@ def encrypted_columns() -> Iterator[tuple[type[models.Model], models.Field[Any, 
         if model._meta.proxy or not model._meta.managed:
             continue
         for field in model._meta.local_concrete_fields:
-            if isinstance(field, EncryptedTextField | EncryptedJSONField):
+            if isinstance(field, EncryptedTextField | EncryptedJSONField | EncryptedBinaryField):
                 yield model, field
 
 

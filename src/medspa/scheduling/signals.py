@@ -1,0 +1,15 @@
+"""Signals other apps listen to, so scheduling never imports the floors above it.
+
+Both are sent inside the service's transaction: a receiver's writes commit or roll back with
+the booking, and a receiver that raises refuses the whole change.
+"""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+# sender=Appointment; kwargs: appointment, actor. Sent once the appointment and its lines exist.
+appointment_booked = Signal()
+
+# sender=Appointment; kwargs: appointment, actor, previous (status), status.
+appointment_status_changed = Signal()
