@@ -18,6 +18,7 @@ FILES = {
     "@event-calendar/build/dist/event-calendar.min.css": "event-calendar.min.css",
     "htmx.org/dist/htmx.min.js": "htmx.min.js",
     "@picocss/pico/css/pico.min.css": "pico.min.css",
+    "signature_pad/dist/signature_pad.umd.min.js": "signature_pad.umd.min.js",
 }
 
 
