@@ -5,3 +5,6 @@ class ClinicalConfig(AppConfig):
     name = "medspa.clinical"
     label = "clinical"
     verbose_name = "Clinical"
+
+    def ready(self) -> None:
+        """Connect the receivers of scheduling's signals (each module connects on import)."""
