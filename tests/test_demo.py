@@ -179,7 +179,7 @@ def test_one_login_per_role_with_the_demo_password(demo: DemoSummary) -> None:
         assert user.full_name
         roles.add(user.role)
     assert roles == set(Role.values)
-    provider = User.objects.get(role=Role.PROVIDER)
+    provider = User.objects.get(email="provider@demo.medspa.example")
     resource = Resource.objects.get(user=provider)
     assert resource.kind == ResourceKind.PROVIDER and resource.name == provider.full_name
     assert authenticate(email=logins[0][1], password="wrong") is None

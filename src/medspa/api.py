@@ -12,6 +12,9 @@ from ninja.security import HttpBearer, SessionAuth
 from medspa.catalog.api import router as catalog_router
 from medspa.clients.api import router as clients_router
 from medspa.clinical.api import router as clinical_router
+from medspa.clinical.api_charting import router as charting_router
+from medspa.clinical.api_consent import router as consent_router
+from medspa.clinical.api_intake_requests import router as intake_requests_router
 from medspa.core.api import router as core_router
 from medspa.core.errors import DomainError, FieldError, Forbidden, NotFound
 from medspa.core.models import User
@@ -94,3 +97,6 @@ api.add_router("/", catalog_router)
 api.add_router("/", clients_router)
 api.add_router("/", scheduling_router)
 api.add_router("/", clinical_router)
+api.add_router("/", intake_requests_router)
+api.add_router("/", charting_router)
+api.add_router("/", consent_router)

@@ -19,6 +19,7 @@ FILES = {
     "htmx.org/dist/htmx.min.js": "htmx.min.js",
     "@picocss/pico/css/pico.min.css": "pico.min.css",
     "signature_pad/dist/signature_pad.umd.min.js": "signature_pad.umd.min.js",
+    "signature_pad/dist/signature_pad.umd.min.js.map": "signature_pad.umd.min.js.map",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +16,10 @@ from medspa.core.models import Role
 from medspa.scheduling.models import Appointment, ResourceBlock, WorkingHours
 from medspa.scheduling.selectors import Wanted
 from medspa.scheduling.services import book_appointment
+from tests.clinical.chart_helpers import chart_ids
+from tests.clinical.consent_helpers import their_consent_ids
 from tests.conftest import Clinic
+from tests.portal.helpers import their_intake_ids
 
 
 def their_ids(theirs: Clinic) -> dict[str, int]:
@@ -56,6 +60,9 @@ def their_ids(theirs: Clinic) -> dict[str, int]:
         "appointment": appointment.pk,
         "hours": WorkingHours.objects.filter(resource=theirs.injector).first().pk,  # type: ignore[union-attr]
         "block": block.pk,
+        **chart_ids(theirs),
+        **their_consent_ids(theirs, appointment),
+        **their_intake_ids(theirs, appointment),
     }
 
 
@@ -90,6 +97,20 @@ def own_body(ours: Clinic) -> dict[str, Any]:
         "answers": {},
         "services": [],
         "keys": [],
+        # Charts: a note, an injectable, a device setting, an addendum, aftercare to send.
+        "notes": "Glabella 20 units.",
+        "product": "Botox Cosmetic",
+        "quantity": "20",
+        "unit": "units",
+        "lot_number": "C1234A5",
+        "expiry": (ours.day() + timedelta(days=365)).isoformat(),
+        "device": ours.laser.pk,
+        "fluence": "20",
+        "pulse_width_ms": "3",
+        "spot_size_mm": "18",
+        "passes": 1,
+        "text": "No bruising.",
+        "template": 1,
     }
 
 
@@ -127,6 +148,11 @@ ROUTES_WITHOUT_IDS = {
     ("GET", "/api/v1/intake/templates"),
     # Its service ids are probed by test_another_organizations_ids_inside_a_body_are_not_found.
     ("POST", "/api/v1/intake/templates"),
+    ("GET", "/api/v1/reviews"),  # a list: test_intake_requests shows only the own ones
+    ("GET", "/api/v1/aftercare/templates"),
+    ("POST", "/api/v1/aftercare/templates"),  # its service ids: see the body test below
+    ("GET", "/api/v1/consents/templates"),
+    ("POST", "/api/v1/consents/templates"),  # its service ids: see the body test below
 }
 
 
@@ -208,6 +234,11 @@ def test_lists_never_show_another_organizations_records(clinic: Clinic, outsider
         ("/api/v1/appointments", {"services": [{"service": "service"}]}),
         ("/api/v1/appointments", {"services": [{"service": "own", "provider": "provider"}]}),
         ("/api/v1/intake/templates", {"name": "Consent", "services": ["service"]}),
+        (
+            "/api/v1/aftercare/templates",
+            {"name": "After", "subject": "S", "body": "B", "services": ["service"]},
+        ),
+        ("/api/v1/consents/templates", {"name": "Consent", "services": ["service"]}),
     ],
 )
 def test_another_organizations_ids_inside_a_body_are_not_found(

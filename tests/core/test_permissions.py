@@ -14,6 +14,7 @@ from medspa.core.models import Role, User
 from medspa.core.permissions import MATRIX
 from medspa.scheduling.selectors import Wanted
 from medspa.scheduling.services import book_appointment
+from tests.clinical.chart_helpers import chart_names
 from tests.conftest import Clinic
 from tests.factories import ClientFactory
 
@@ -66,8 +67,34 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
         {"status": "confirmed"},
     ),
     ("security.manage", "GET", "/settings/security/", None),
+    # Charts: a draft chart and a signed one of the injector's, whose user is the provider.
+    ("chart.view", "GET", "/api/v1/appointments/{appointment}/chart", None),
+    ("chart.write", "PATCH", "/api/v1/charts/{chart}", {"notes": "Glabella 20 units."}),
+    ("chart.sign", "POST", "/api/v1/charts/{chart}/sign", None),
+    ("chart.addendum", "POST", "/api/v1/charts/{signed_chart}/addenda", {"text": "No bruising."}),
+    ("chart.charges", "GET", "/api/v1/appointments/{appointment}/charges", None),
+    (
+        "aftercare.manage",
+        "POST",
+        "/api/v1/aftercare/templates",
+        {"name": "After filler", "subject": "Aftercare", "body": "Ice, no exercise today."},
+    ),
+    ("aftercare.send", "POST", "/api/v1/charts/{chart}/aftercare", {"template": "{aftercare}"}),
+    # An override reason is a manager's act, whatever the gate finds (none here: not recorded).
+    (
+        "treatment.override",
+        "POST",
+        "/api/v1/appointments/{appointment}/status",
+        {"status": "confirmed", "override_reason": "Consent signed on paper"},
+    ),
+    ("audit.view", "GET", "/audit/", None),
     ("intake.view", "GET", "/api/v1/intake/templates", None),
     ("intake.manage", "POST", "/api/v1/intake/templates", {"name": "Health history"}),
+    ("intake.send", "POST", "/api/v1/appointments/{appointment}/intake/send", None),
+    ("intake.answers", "GET", "/api/v1/appointments/{appointment}/intake/answers", None),
+    ("intake.review", "GET", "/api/v1/reviews?status=open", None),
+    ("consent.view", "GET", "/api/v1/clients/{client}/consents/signatures", None),
+    ("consent.manage", "POST", "/api/v1/consents/templates", {"name": "Neurotoxin consent"}),
 ]
 
 
@@ -111,6 +138,7 @@ def test_each_role_may_do_exactly_what_the_matrix_says(
         "neurotoxin": clinic.neurotoxin.pk,
         "appointment": booked.pk,
         "booked_client": booked.client_id,
+        **chart_names(clinic),
     }
     answers = {}
     for role in Role.values:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from django.db import connection
 from django.test import Client as HttpClient
 from django.test.utils import CaptureQueriesContext
 
 from medspa.clients.models import Client, ClientTag, CommunicationConsent, MedicalHistory
-from medspa.clients.services import merge_clients, record_medical_history
+from medspa.clients.services import (
+    merge_clients,
+    record_communication_consent,
+    record_medical_history,
+)
 from medspa.core.models import AuditEvent, Role
+from medspa.scheduling.models import Appointment
 from tests.conftest import Clinic
 from tests.factories import ClientFactory
 
@@ -284,3 +291,227 @@ def test_another_organizations_client_answers_404(
     outsider.client.refresh_from_db()
     assert outsider.client.first_name != "X"
     assert not CommunicationConsent.objects.filter(client=outsider.client).exists()
+
+
+# A new client, with the duplicate warning.
+
+
+def new_client_form(**changes: str) -> dict[str, str]:
+    return {
+        "first_name": "Ines",
+        "last_name": "Moreau",
+        "phone": "617 555 0142",
+        "email": "ines.moreau@example.com",
+        "birth_date": "1988-05-02",
+        **changes,
+    }
+
+
+def test_a_new_client_is_registered_and_lands_on_the_record(clinic: Clinic) -> None:
+    browser = signed_in(clinic)
+    assert "New client" in browser.get("/clients/").content.decode()
+    response = browser.post("/clients/register", new_client_form())
+    created = Client.objects.get(organization=clinic.organization, last_name="Moreau")
+    assert response.status_code == 302 and response["Location"] == f"/clients/{created.pk}/"
+    assert created.phone == "+16175550142"
+    assert AuditEvent.objects.filter(action="client.created", object_id=str(created.pk)).exists()
+
+
+@pytest.mark.parametrize(
+    ("same", "why"),
+    [
+        ({"phone": "+16175550142"}, "same phone"),
+        ({"email": "INES.MOREAU@example.com"}, "same e-mail"),
+        ({"first_name": "INES", "last_name": "moreau", "birth_date": "1988-05-02"}, "same name"),
+    ],
+)
+def test_a_likely_duplicate_is_shown_before_anything_is_created(
+    clinic: Clinic, outsider: Clinic, same: dict[str, str], why: str
+) -> None:
+    kwargs: dict[str, object] = {
+        "first_name": "Other",
+        "last_name": "Person",
+        "phone": "",
+        "email": "",
+    }
+    kwargs.update({k: (v if k != "birth_date" else date.fromisoformat(v)) for k, v in same.items()})
+    existing = ClientFactory(organization=clinic.organization, **kwargs)
+    ClientFactory(
+        organization=outsider.organization, phone="+16175550142", email="ines.moreau@example.com"
+    )
+    before = Client.objects.count()
+    browser = signed_in(clinic)
+
+    warned = browser.post("/clients/register", new_client_form())
+
+    html = warned.content.decode()
+    assert warned.status_code == 200 and "may already be registered" in html
+    assert f'href="/clients/{existing.pk}/"' in html and why in html
+    assert [d.client.pk for d in warned.context["duplicates"]] == [existing.pk]
+    assert Client.objects.count() == before
+    anyway = browser.post("/clients/register", {**new_client_form(), "confirm_duplicate": "1"})
+    assert anyway.status_code == 302
+    assert Client.objects.count() == before + 1
+
+
+def test_a_new_client_without_a_way_to_reach_them_is_told_and_not_created(clinic: Clinic) -> None:
+    before = Client.objects.count()
+    response = signed_in(clinic).post("/clients/register", new_client_form(phone="", email=""))
+    assert response.status_code == 422
+    assert 'id="n-phone-error"' in response.content.decode()
+    assert Client.objects.count() == before
+
+
+def test_billing_may_not_register_clients(clinic: Clinic) -> None:
+    browser = signed_in(clinic, Role.BILLING)
+    assert browser.get("/clients/register").status_code == 404
+    assert "New client" not in browser.get("/clients/").content.decode()
+
+
+# Merging a duplicate into the record.
+
+
+def duplicate_pair(clinic: Clinic) -> tuple[Client, Client]:
+    keep = ClientFactory(organization=clinic.organization, first_name="Ana", last_name="Silva")
+    dup = ClientFactory(
+        organization=clinic.organization, first_name="Ana", last_name="Silva", phone=keep.phone
+    )
+    clinic.book(10, client=dup)
+    clinic.book(11, client=dup)
+    record_communication_consent(
+        organization=clinic.organization,
+        actor=None,
+        client=dup,
+        channel="sms",
+        purpose="marketing",
+        granted=True,
+    )
+    with_allergy(clinic, dup)
+    return keep, dup
+
+
+def test_a_manager_picks_the_duplicate_sees_what_moves_and_confirms(clinic: Clinic) -> None:
+    keep, dup = duplicate_pair(clinic)
+    browser = signed_in(clinic, Role.MANAGER)
+    record = browser.get(f"/clients/{keep.pk}/").content.decode()
+    assert f'href="/clients/{keep.pk}/merge"' in record
+
+    pick = browser.get(f"/clients/{keep.pk}/merge")
+    assert [d.client.pk for d in pick.context["suggested"]] == [dup.pk]
+    searched = browser.get(f"/clients/{keep.pk}/merge", {"q": "Silva"})
+    assert [c.pk for c in searched.context["found"]] == [dup.pk]
+    preview = browser.get(f"/clients/{keep.pk}/merge", {"merge": dup.pk})
+    moving = {m.label: m.count for m in preview.context["moving"]}
+    assert moving["appointments"] == 2 and moving["medical history"] >= 1
+    assert any("consent" in label for label in moving)
+    assert Appointment.objects.filter(client=dup).count() == 2  # nothing moved yet
+
+    done = browser.post(
+        f"/clients/{keep.pk}/merge/confirm", {"merge": dup.pk, "confirmed": "yes"}, follow=True
+    )
+
+    assert done.redirect_chain[-1][0] == f"/clients/{keep.pk}/"
+    assert "was merged into this record (2 appointments" in done.content.decode()
+    dup.refresh_from_db()
+    assert not dup.is_active and dup.merged_into_id == keep.pk
+    assert Appointment.objects.filter(client=keep).count() == 2
+    assert MedicalHistory.objects.filter(client=keep).count() == 1
+
+
+def test_merging_needs_the_confirmation_and_changes_nothing_without_it(clinic: Clinic) -> None:
+    keep, dup = duplicate_pair(clinic)
+    response = signed_in(clinic, Role.OWNER).post(
+        f"/clients/{keep.pk}/merge/confirm", {"merge": dup.pk}
+    )
+    assert response.status_code == 422
+    assert "Tick the box" in response.content.decode()
+    dup.refresh_from_db()
+    assert dup.is_active
+
+
+@pytest.mark.parametrize("role", [Role.FRONT_DESK, Role.PROVIDER, Role.BILLING])
+def test_only_managers_merge(clinic: Clinic, role: str) -> None:
+    keep, dup = duplicate_pair(clinic)
+    browser = signed_in(clinic, role)
+    assert "Merge a duplicate" not in browser.get(f"/clients/{keep.pk}/").content.decode()
+    assert browser.get(f"/clients/{keep.pk}/merge").status_code == 404
+    url = f"/clients/{keep.pk}/merge/confirm"
+    assert browser.post(url, {"merge": dup.pk, "confirmed": "yes"}).status_code == 404
+    dup.refresh_from_db()
+    assert dup.is_active
+
+
+def test_another_organizations_client_cannot_be_merged_either_way(
+    clinic: Clinic, outsider: Clinic
+) -> None:
+    browser = signed_in(clinic, Role.MANAGER)
+    mine, theirs = clinic.client, outsider.client
+    assert browser.get(f"/clients/{mine.pk}/merge", {"merge": theirs.pk}).status_code == 404
+    assert browser.get(f"/clients/{theirs.pk}/merge").status_code == 404
+    answer = browser.post(
+        f"/clients/{mine.pk}/merge/confirm", {"merge": theirs.pk, "confirmed": "yes"}
+    )
+    assert answer.status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.is_active
+
+
+# Earlier medical versions and the history of contact decisions.
+
+
+def test_clinicians_see_earlier_medical_versions_and_the_look_is_audited(clinic: Clinic) -> None:
+    first = with_allergy(clinic, clinic.client)
+    record_medical_history(
+        organization=clinic.organization,
+        actor=clinic.users[Role.PROVIDER],
+        client=clinic.client,
+        allergies=["Latex"],
+    )
+    browser = signed_in(clinic, Role.PROVIDER)
+    assert (
+        "Show earlier versions (1)" in browser.get(f"/clients/{clinic.client.pk}/").content.decode()
+    )
+
+    response = browser.get(f"/clients/{clinic.client.pk}/medical/versions", HTTP_HX_REQUEST="true")
+
+    html = response.content.decode()
+    assert ALLERGY in html and "Latex" not in html
+    event = AuditEvent.objects.get(action="client.medical_versions_viewed")
+    assert event.data == {"versions": [first.pk], "via": "web"}
+    assert ALLERGY not in str(event.data)
+
+
+@pytest.mark.parametrize("role", [Role.FRONT_DESK, Role.BILLING])
+def test_earlier_medical_versions_are_not_for_the_desk_or_billing(
+    clinic: Clinic, role: str
+) -> None:
+    with_allergy(clinic, clinic.client)
+    browser = signed_in(clinic, role)
+    assert browser.get(f"/clients/{clinic.client.pk}/medical/versions").status_code == 404
+    assert not AuditEvent.objects.filter(action="client.medical_versions_viewed").exists()
+
+
+def test_earlier_versions_of_another_organizations_client_answer_404(
+    clinic: Clinic, outsider: Clinic
+) -> None:
+    with_allergy(outsider, outsider.client)
+    browser = signed_in(clinic, Role.MANAGER)
+    assert browser.get(f"/clients/{outsider.client.pk}/medical/versions").status_code == 404
+
+
+def test_the_record_shows_every_contact_decision_newest_first(clinic: Clinic) -> None:
+    for granted in (True, False):
+        record_communication_consent(
+            organization=clinic.organization,
+            actor=clinic.users[Role.FRONT_DESK],
+            client=clinic.client,
+            channel="email",
+            purpose="marketing",
+            granted=granted,
+            source="phone call",
+        )
+    response = signed_in(clinic, Role.BILLING).get(f"/clients/{clinic.client.pk}/")
+    decisions = response.context["decisions"]
+    assert [d.granted for d in decisions] == [False, True]
+    html = response.content.decode()
+    assert "History of decisions (2)" in html and "phone call" in html

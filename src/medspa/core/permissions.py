@@ -31,6 +31,26 @@ MATRIX: dict[str, frozenset[str]] = {
     # Intake forms: every staff member reads and tries them; managers write them.
     "intake.view": ALL_STAFF,
     "intake.manage": MANAGERS,
+    # Send or resend a client's intake and consent link, or hand them the tablet.
+    "intake.send": DESK | {Role.PROVIDER},
+    # Read intake answers and decide review tasks: clinical roles.
+    "intake.answers": MANAGERS | {Role.PROVIDER},
+    "intake.review": MANAGERS | {Role.PROVIDER},
+    # Whether a consent is signed, and its PDF: everyone at the desk and in the room.
+    "consent.view": DESK | {Role.PROVIDER},
+    "consent.manage": MANAGERS,
+    # Let an appointment into treatment without the gate's requirements: manual recovery.
+    "treatment.override": MANAGERS,
+    # Charts: clinical roles read them; providers write and sign; managers add addenda too.
+    "chart.view": MANAGERS | {Role.PROVIDER},
+    "chart.write": frozenset({Role.PROVIDER}),
+    "chart.sign": frozenset({Role.PROVIDER}),
+    "chart.addendum": MANAGERS | {Role.PROVIDER},
+    # What was used (products, units, device time) without any notes: billing builds charges.
+    "chart.charges": MANAGERS | {Role.PROVIDER, Role.BILLING},
+    "aftercare.manage": MANAGERS,
+    "aftercare.send": MANAGERS | {Role.PROVIDER},
+    "audit.view": MANAGERS,
 }
 
 

@@ -35,6 +35,7 @@ from medspa.demo import (
     DemoError,
     DemoSummary,
 )
+from medspa.demo.clinical_records import add_clinical_records
 from medspa.scheduling import engine
 from medspa.scheduling.models import (
     ACTIVE_STATUSES,
@@ -951,6 +952,7 @@ class _Builder:
         for site in SITES:
             self.schedule(site, busyness)
         counts = self.write_schedule()
+        clinical = add_clinical_records(organization=org, now=self.now, seed=seed)
         summary = self.summary(seed=seed, counts=counts, began=began)
         record_event(
             organization=org,
@@ -967,6 +969,7 @@ class _Builder:
                 "clients": summary.clients,
                 "appointments": summary.appointments,
                 "reservations": summary.reservations,
+                **clinical,
             },
         )
         return summary

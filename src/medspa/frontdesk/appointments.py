@@ -20,6 +20,7 @@ from medspa.core.permissions import can
 from medspa.core.web import Staff, problem_response, staff
 from medspa.frontdesk.views import MAX_YEAR, MIN_YEAR, frame, page_staff, refresh_calendar
 from medspa.scheduling.clock import parse_moment
+from medspa.scheduling.gate import MAX_OVERRIDE_REASON, MIN_OVERRIDE_REASON, GateGap, treatment_gaps
 from medspa.scheduling.models import (
     TRANSITIONS,
     Appointment,
@@ -49,6 +50,12 @@ ACTIONS = [
     (AppointmentStatus.COMPLETED, "Complete"),
     (AppointmentStatus.NO_SHOW, "No-show"),
 ]
+
+
+# Statuses before treatment: the panel says whether the visit is ready for it.
+GATED_STATUSES = frozenset(
+    {AppointmentStatus.BOOKED, AppointmentStatus.CONFIRMED, AppointmentStatus.CHECKED_IN}
+)
 
 
 @dataclass(frozen=True)
@@ -91,6 +98,12 @@ def _describe(event: AuditEvent, location: Location, names: dict[int, str]) -> s
         return moved
     if verb == "notes_changed":
         return "Staff notes changed"
+    if verb == "gate_overridden":
+        missing = len(data.get("missing", []))
+        return (
+            f"Treatment started without {missing} gate item{'s' if missing != 1 else ''}: "
+            f"{data.get('reason', '')}"
+        )
     if verb in AppointmentStatus.values:
         label = AppointmentStatus(verb).label
         reason = data.get("reason")
@@ -127,6 +140,11 @@ def _panel_context(who: Staff, appointment: Appointment) -> dict[str, Any]:
         else []
     )
     reservations = list(appointment.reservations.all())
+    # Readiness is shown before anyone presses Start, from the same check the service runs.
+    gaps: list[GateGap] | None = (
+        treatment_gaps(appointment) if appointment.status in GATED_STATUSES else None
+    )
+    may_start = AppointmentStatus.IN_TREATMENT in {status for status, _ in actions}
     return {
         "appointment": appointment,
         "local_start": appointment.start.astimezone(appointment.location.zone),
@@ -141,6 +159,11 @@ def _panel_context(who: Staff, appointment: Appointment) -> dict[str, Any]:
         "may_move": can(user, "appointments.reschedule") and appointment.status in MOVABLE_STATUSES,
         "may_note": can(user, "appointments.status"),
         "history": history(who, appointment),
+        "gaps": gaps,
+        "may_start": may_start,
+        "may_override": may_start and bool(gaps) and can(user, "treatment.override"),
+        "override_min": MIN_OVERRIDE_REASON,
+        "override_max": MAX_OVERRIDE_REASON,
     }
 
 
@@ -180,35 +203,48 @@ def panel(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def set_status(request: HttpRequest, pk: int) -> HttpResponse:
-    """Confirm, check in, start, complete, no-show, or cancel with a reason."""
+    """Confirm, check in, start (through the gate, or a manager's override), complete,
+    no-show, or cancel with a reason."""
     wanted = request.POST.get("status", "")
     action = (
         "appointments.cancel" if wanted == AppointmentStatus.CANCELLED else "appointments.status"
     )
     who = page_staff(request, action)
     appointment = _appointment(who, pk)
+    override_reason = request.POST.get("override_reason", "")[: MAX_OVERRIDE_REASON + 1]
     try:
         changed = change_status(
             appointment=appointment,
             actor=who.user,
             status=wanted,
             reason=request.POST.get("reason", "")[:300],
+            override_reason=override_reason,
         )
     except DomainError as refusal:
         field = refusal.errors[0].field if refusal.errors else ""
+        gate = refusal.code == "treatment_gate"
         return panel_response(
             request,
             who,
             pk,
-            error=refusal.detail,
+            # The gate's refusal is the checklist itself: no red message above it.
+            error="" if gate or field == "override_reason" else refusal.detail,
             status=refusal.status,
-            extra={"cancel_error": refusal.detail if field == "reason" else ""},
+            extra={
+                "cancel_error": refusal.detail if field == "reason" else "",
+                "gate_refused": gate,
+                "override_error": refusal.detail if field == "override_reason" else "",
+                "override_draft": override_reason.strip(),
+            },
         )
+    overridden = bool(override_reason.strip()) and changed.gate_overrides.exists()
     return panel_response(
         request,
         who,
         pk,
-        notice=f"{AppointmentStatus(changed.status).label}.",
+        notice="Treatment started by override; the reason is on record."
+        if overridden
+        else f"{AppointmentStatus(changed.status).label}.",
         trigger=refresh_calendar(),
     )
 

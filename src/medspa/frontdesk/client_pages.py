@@ -6,6 +6,7 @@ so every page that shows it leaves one audit line; other roles never load it.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -30,14 +32,25 @@ from medspa.clients.models import (
     PreferredChannel,
     Purpose,
 )
-from medspa.clients.selectors import client_list, current_consents
+from medspa.clients.selectors import (
+    client_list,
+    consent_history,
+    current_consents,
+    likely_duplicates,
+    search_clients,
+)
 from medspa.clients.services import (
+    create_client,
+    merge_clients,
+    normalize_email,
+    normalize_phone,
     record_communication_consent,
     record_medical_history,
     update_client,
     view_medical_history,
 )
-from medspa.core.errors import DomainError
+from medspa.core.audit import record_event
+from medspa.core.errors import DomainError, Invalid
 from medspa.core.models import Organization
 from medspa.core.permissions import can
 from medspa.core.selectors import get_owned
@@ -52,6 +65,10 @@ from medspa.scheduling.models import (
 )
 
 LIST_LIMIT = 50
+# The record shows this many of the latest contact decisions; every one is kept.
+CONSENT_HISTORY_LIMIT = 50
+# Older medical versions shown at once (each view is audited with the ids shown).
+MEDICAL_VERSIONS_LIMIT = 20
 # The record lists this many of the latest appointments; older ones stay in the calendar.
 APPOINTMENT_LIMIT = 100
 # Statuses of a visit that is still going to happen.
@@ -259,9 +276,16 @@ def _consents_context(who: Staff, client: Client, form: Form | None) -> dict[str
         {"channel": label, "cells": [states[(channel, purpose)] for purpose in Purpose.values]}
         for channel, label in Channel.choices
     ]
+    decisions = list(
+        consent_history(client)
+        .select_related("recorded_by")
+        .order_by("-recorded_at", "-id")[:CONSENT_HISTORY_LIMIT]
+    )
     return {
         "client": client,
         "consent_rows": rows,
+        "decisions": decisions,
+        "decisions_limit": CONSENT_HISTORY_LIMIT,
         "purposes": Purpose.choices,
         "channel_choices": Channel.choices,
         "consent": form or Form(values={"source": "front desk"}),
@@ -481,8 +505,266 @@ def record_medical(request: HttpRequest, client_id: int) -> HttpResponse:
     return render(request, "frontdesk/clients/_medical.html", context)
 
 
+# A new client, warned of likely duplicates first.
+
+NEW_FIELDS = ("first_name", "last_name", "phone", "email", "birth_date", "preferred_name")
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    client: Client
+    why: str  # "same phone", "same e-mail", "same name and birth date"
+
+
+def _duplicates(
+    who: Staff, values: dict[str, str], birth_date: date | None, *, exclude: int | None = None
+) -> list[Duplicate]:
+    """Up to five existing clients who are likely the same person, and why."""
+    # Compared as stored (normalised); contact details that do not parse are reported later.
+    phone = email = ""
+    with contextlib.suppress(Invalid):
+        phone = normalize_phone(values["phone"]) if values["phone"] else ""
+    with contextlib.suppress(Invalid):
+        email = normalize_email(values["email"]) if values["email"] else ""
+    found = likely_duplicates(
+        who.organization,
+        first_name=values["first_name"],
+        last_name=values["last_name"],
+        phone=phone,
+        email=email,
+        birth_date=birth_date,
+        exclude_id=exclude,
+    )[:5]
+    duplicates = []
+    for client in found:
+        reasons = []
+        if phone and client.phone == phone:
+            reasons.append("same phone")
+        if email and client.email.lower() == email.lower():
+            reasons.append("same e-mail")
+        if birth_date and client.birth_date == birth_date:
+            reasons.append("same name and birth date")
+        duplicates.append(Duplicate(client, ", ".join(reasons) or "similar details"))
+    return duplicates
+
+
+@login_required
+def new_client(request: HttpRequest) -> HttpResponse:
+    """Register a client; likely duplicates are shown first, and "Create anyway" follows."""
+    who = page_staff(request, "clients.create")
+    values = {n: request.POST.get(n, "").strip()[:200] for n in NEW_FIELDS}
+    errors: dict[str, str] = {}
+    duplicates: list[Duplicate] = []
+    if request.method == "POST":
+        birth_date = None
+        if values["birth_date"]:
+            try:
+                birth_date = date.fromisoformat(values["birth_date"])
+            except ValueError:
+                errors["birth_date"] = "Give the birth date as a date, e.g. 1990-04-23."
+        if not errors and request.POST.get("confirm_duplicate") != "1":
+            duplicates = _duplicates(who, values, birth_date)
+        if not errors and not duplicates:
+            try:
+                client = create_client(
+                    organization=who.organization,
+                    actor=who.user,
+                    first_name=values["first_name"],
+                    last_name=values["last_name"],
+                    phone=values["phone"],
+                    email=values["email"],
+                    birth_date=birth_date,
+                    preferred_name=values["preferred_name"],
+                )
+            except DomainError as refusal:
+                errors = _errors(refusal, "first_name")
+            else:
+                return _saved(request, client, f"{client.full_name} is registered.")
+    elif request.method != "GET":
+        return HttpResponse(status=405)
+    context = {
+        "nav": "clients",
+        "new": Form(values=values, errors=errors),
+        "duplicates": duplicates,
+    }
+    status = 422 if errors else 200
+    return render(request, "frontdesk/clients/new.html", context, status=status)
+
+
+# Merging a duplicate into the record: pick it, see what moves, confirm.
+
+
+@dataclass(frozen=True)
+class Moving:
+    label: str
+    count: int
+
+
+def _history_of(client: Client) -> list[Moving]:
+    """What refers to the client, by kind of record: what a merge would move.
+
+    Walks the same reverse relations as `merge_clients`, so records of later apps
+    (charts, consents, invoices) are counted without this page knowing them.
+    """
+    moving = []
+    for rel in Client._meta.get_fields(include_hidden=True):
+        if not (rel.auto_created and not rel.concrete) or rel.related_model is None:
+            continue
+        related: Any = rel.related_model
+        if related._meta.auto_created or rel.name == "merged_from":
+            continue
+        field_name = rel.field.name  # type: ignore[union-attr]
+        count = related._base_manager.filter(**{field_name: client}).count()
+        if count:
+            name = related._meta.verbose_name if count == 1 else related._meta.verbose_name_plural
+            moving.append(Moving(str(name), count))
+    return sorted(moving, key=lambda m: m.label)
+
+
+def _merge_context(who: Staff, keep: Client, request: HttpRequest) -> dict[str, Any]:
+    text = request.GET.get("q", "").strip()[:100]
+    found: list[Client] = []
+    if text:
+        found = list(search_clients(who.organization, text).exclude(pk=keep.pk)[:20])
+    suggested = _duplicates(
+        who,
+        {
+            "first_name": keep.first_name,
+            "last_name": keep.last_name,
+            "phone": keep.phone,
+            "email": keep.email,
+        },
+        keep.birth_date,
+        exclude=keep.pk,
+    )
+    return {"nav": "clients", "client": keep, "q": text, "found": found, "suggested": suggested}
+
+
+def _active_client(who: Staff, client_id: int) -> Client:
+    client = _client(who, client_id)
+    if not client.is_active:
+        raise Http404("This record was merged into another.")
+    return client
+
+
+@login_required
+@require_GET
+def merge_pick(request: HttpRequest, client_id: int) -> HttpResponse:
+    """Find the duplicate to fold into this record: likely duplicates first, or search."""
+    who = page_staff(request, "clients.merge")
+    keep = _active_client(who, client_id)
+    wanted = request.GET.get("merge", "")
+    if wanted.isdigit():
+        return merge_preview(request, who, keep, int(wanted))
+    return render(request, "frontdesk/clients/merge_pick.html", _merge_context(who, keep, request))
+
+
+def merge_preview(
+    request: HttpRequest,
+    who: Staff,
+    keep: Client,
+    merge_id: int,
+    *,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """Both records side by side and what moves; the confirm step."""
+    merge = _client(who, merge_id)
+    if merge.pk == keep.pk or not merge.is_active:
+        raise Http404("Choose another client to merge.")
+    context = {
+        "nav": "clients",
+        "client": keep,
+        "keep": keep,
+        "merge": merge,
+        "moving": _history_of(merge),
+        "keep_history": _history_of(keep),
+        "error": error,
+    }
+    return render(request, "frontdesk/clients/merge_preview.html", context, status=status)
+
+
+@login_required
+@require_POST
+def merge_confirm(request: HttpRequest, client_id: int) -> HttpResponse:
+    """Merge the chosen duplicate into this record, then land on it with what moved."""
+    who = page_staff(request, "clients.merge")
+    keep = _active_client(who, client_id)
+    raw = request.POST.get("merge", "")
+    if not raw.isdigit():
+        raise Http404("Choose a client to merge.")
+    merge = _client(who, int(raw))
+    if request.POST.get("confirmed") != "yes":
+        reason = "Tick the box to confirm these records are the same person."
+        return merge_preview(request, who, keep, merge.pk, error=reason, status=422)
+    moving = _history_of(merge)
+    try:
+        merge_clients(organization=who.organization, actor=who.user, keep=keep, merge=merge)
+    except DomainError as refusal:
+        return merge_preview(request, who, keep, merge.pk, error=refusal.detail, status=409)
+    moved = ", ".join(f"{m.count} {m.label}" for m in moving) or "no history"
+    return _saved(request, keep, f"{merge.full_name} was merged into this record ({moved}).")
+
+
+# Older medical-history versions: clinical roles, and every look is audited.
+
+
+def _view_medical_versions(who: Staff, client: Client) -> tuple[list[MedicalHistory], int]:
+    """The versions before the current one, newest first; the read is audited (ids only)."""
+    with transaction.atomic():
+        rows = list(
+            MedicalHistory.objects.filter(client=client)
+            .select_related("recorded_by")
+            .order_by("-recorded_at", "-id")[1 : MEDICAL_VERSIONS_LIMIT + 1]
+        )
+        total = MedicalHistory.objects.filter(client=client).count()
+        record_event(
+            organization=who.organization,
+            actor=who.user,
+            action="client.medical_versions_viewed",
+            object_type="client",
+            object_id=client.pk,
+            data={"versions": [row.pk for row in rows]},
+        )
+    return rows, max(total - 1, 0)
+
+
+@login_required
+@require_GET
+def medical_versions(request: HttpRequest, client_id: int) -> HttpResponse:
+    who = page_staff(request, "clients.medical")
+    client = _client(who, client_id)
+    rows, older = _view_medical_versions(who, client)
+    context = {
+        "nav": "clients",
+        "client": client,
+        "older_versions": [
+            {
+                "history": row,
+                "flags": [MEDICAL_FLAGS.get(f, f) for f in row.medical_flags],
+                "by": _recorded_by(row),
+            }
+            for row in rows
+        ],
+        "older_count": older,
+        "limit": MEDICAL_VERSIONS_LIMIT,
+    }
+    template = (
+        "frontdesk/clients/_medical_versions.html"
+        if _is_htmx(request)
+        else "frontdesk/clients/medical_versions.html"
+    )
+    return render(request, template, context)
+
+
 urlpatterns: list[URLPattern] = [
     path("clients/", clients, name="clients"),
+    path("clients/register", new_client, name="client_new"),
+    path("clients/<int:client_id>/merge", merge_pick, name="client_merge"),
+    path("clients/<int:client_id>/merge/confirm", merge_confirm, name="client_merge_confirm"),
+    path(
+        "clients/<int:client_id>/medical/versions", medical_versions, name="client_medical_versions"
+    ),
     path("clients/<int:client_id>/", client_record, name="client"),
     path("clients/<int:client_id>/details", edit_details, name="client_details"),
     path("clients/<int:client_id>/consents", record_consent, name="client_consent"),

@@ -1,6 +1,18 @@
 from django.urls import path
 
-from medspa.frontdesk import appointments, booking, client_pages, daysheet, manage, security, views
+from medspa.frontdesk import (
+    appointments,
+    audit_pages,
+    booking,
+    chart_pages,
+    client_pages,
+    consent_pages,
+    daysheet,
+    intake_pages,
+    manage,
+    security,
+    views,
+)
 
 app_name = "frontdesk"
 urlpatterns = [
@@ -14,4 +26,8 @@ urlpatterns = [
     *manage.urlpatterns,
     *security.urlpatterns,
     *client_pages.urlpatterns,
+    *chart_pages.urlpatterns,
+    *audit_pages.urlpatterns,
+    *intake_pages.urlpatterns,
+    *consent_pages.urlpatterns,
 ]

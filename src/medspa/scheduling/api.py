@@ -337,6 +337,8 @@ class CancelIn(Schema):
 class StatusIn(Schema):
     status: Name
     reason: ShortText = ""
+    # A manager's written reason to start treatment despite the gate's gaps.
+    override_reason: LongText = ""
 
 
 def appointment_out(appointment: Appointment) -> dict[str, Any]:
@@ -517,6 +519,10 @@ def post_status(request: HttpRequest, appointment_id: int, payload: StatusIn) ->
     if payload.status == "cancelled":
         staff(request, "appointments.cancel")
     changed = booking.change_status(
-        appointment=appointment, actor=who.user, status=payload.status, reason=payload.reason
+        appointment=appointment,
+        actor=who.user,
+        status=payload.status,
+        reason=payload.reason,
+        override_reason=payload.override_reason,
     )
     return _reloaded(changed)

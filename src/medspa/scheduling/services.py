@@ -18,9 +18,11 @@ from django.utils import timezone
 
 from medspa.clients.models import Client
 from medspa.core.audit import record_event
-from medspa.core.errors import Conflict, FieldError, Invalid, NotFound, SlotTaken
+from medspa.core.errors import Conflict, FieldError, Forbidden, Invalid, NotFound, SlotTaken
 from medspa.core.models import Location, Organization, User
+from medspa.core.permissions import can
 from medspa.scheduling import engine, signals
+from medspa.scheduling.gate import MAX_OVERRIDE_REASON, MIN_OVERRIDE_REASON, treatment_gaps
 from medspa.scheduling.models import (
     ACTIVE_STATUSES,
     TRANSITIONS,
@@ -397,9 +399,15 @@ def change_status(
     actor: User | None,
     status: str,
     reason: str = "",
+    override_reason: str = "",
     now: datetime | None = None,
 ) -> Appointment:
-    """Move an appointment along its status machine, refusing moves that make no sense."""
+    """Move an appointment along its status machine, refusing moves that make no sense.
+
+    Treatment starts only through the gate: when the floors above report gaps (intake,
+    review, consent), the move is refused with every gap listed, unless a manager gives a
+    written `override_reason`; the override is then audited and recorded by the receivers.
+    """
     now = now or timezone.now()
     if status not in AppointmentStatus.values:
         raise Invalid.on(
@@ -408,6 +416,9 @@ def change_status(
     reason = reason.strip()
     if status == AppointmentStatus.CANCELLED and not reason:
         raise Invalid.on("reason", "Say why the appointment is cancelled.")
+    override_reason = override_reason.strip()
+    if override_reason:
+        _check_override(actor, override_reason)
     with transaction.atomic():
         current = _lock(appointment)
         if status not in TRANSITIONS[current.status]:
@@ -431,6 +442,14 @@ def change_status(
                 [FieldError("status", "The appointment has not started yet.")],
                 code="too_early",
             )
+        gaps = treatment_gaps(current) if status == AppointmentStatus.IN_TREATMENT else []
+        if gaps and not override_reason:
+            count = f"{len(gaps)} thing{'s' if len(gaps) != 1 else ''}"
+            raise Conflict(
+                f"Not ready for treatment: {count} missing.",
+                [FieldError("gate", gap.what) for gap in gaps],
+                code="treatment_gate",
+            )
         previous = current.status
         current.status = status
         current.updated_at = now
@@ -447,10 +466,43 @@ def change_status(
             object_id=current.pk,
             data={"from": previous, "to": status, **({"reason": reason} if reason else {})},
         )
+        if gaps:
+            # Manual recovery: who let it through, why, and what was missing at the time.
+            record_event(
+                organization=current.organization,
+                actor=actor,
+                action="appointment.gate_overridden",
+                object_type="appointment",
+                object_id=current.pk,
+                data={"reason": override_reason, "missing": [gap.as_data() for gap in gaps]},
+            )
+            signals.treatment_gate_overridden.send(
+                Appointment, appointment=current, actor=actor, reason=override_reason, gaps=gaps
+            )
         signals.appointment_status_changed.send(
             Appointment, appointment=current, actor=actor, previous=previous, status=status
         )
     return current
+
+
+def _check_override(actor: User | None, override_reason: str) -> None:
+    """Only a manager overrides the gate, with a reason someone can read later."""
+    if actor is None:
+        raise Invalid.on("override_reason", "An override needs a signed-in manager.")
+    if not can(actor, "treatment.override"):
+        raise Forbidden(
+            f"Your role ({actor.get_role_display()}) cannot override the treatment gate: "
+            "ask a manager."
+        )
+    if len(override_reason) < MIN_OVERRIDE_REASON:
+        raise Invalid.on(
+            "override_reason",
+            f"Write why treatment starts anyway (at least {MIN_OVERRIDE_REASON} characters).",
+        )
+    if len(override_reason) > MAX_OVERRIDE_REASON or "\x00" in override_reason:
+        raise Invalid.on(
+            "override_reason", f"Keep the reason under {MAX_OVERRIDE_REASON} characters."
+        )
 
 
 MAX_NOTES_LENGTH = 2000

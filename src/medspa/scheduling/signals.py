@@ -13,3 +13,12 @@ appointment_booked = Signal()
 
 # sender=Appointment; kwargs: appointment, actor, previous (status), status.
 appointment_status_changed = Signal()
+
+# sender=Appointment; kwargs: appointment. Asked before an appointment moves to in_treatment
+# (and by the panel, to show readiness): each receiver returns a list of `gate.GateGap`,
+# what its floor still misses. Sending it changes nothing.
+treatment_gate = Signal()
+
+# sender=Appointment; kwargs: appointment, actor, reason, gaps (list of GateGap). Sent inside
+# the status change when a manager lets the appointment into treatment despite the gaps.
+treatment_gate_overridden = Signal()
