@@ -15,6 +15,7 @@ card, which the page loads right after. Target: each at most 200 ms p95.
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import statistics
 import sys
@@ -336,6 +337,11 @@ def client_record(args: argparse.Namespace) -> bool:
     )
     browser = HttpClient()
     browser.force_login(User.objects.get(email="provider@demo.medspa.example"))
+    # As in bench/pages.py: a served worker freezes what start-up loaded out of the garbage
+    # collector (medspa/wsgi.py); without it, collections over the demo builder's leftovers
+    # make the tail.
+    gc.collect()
+    gc.freeze()
     urls = {
         "record page": reverse("frontdesk:client", args=[client.pk]),
         "charts and photos card": reverse("frontdesk:client_charts", args=[client.pk]),

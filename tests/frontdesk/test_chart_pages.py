@@ -169,9 +169,13 @@ def test_the_client_card_lists_charts_newest_first_in_constant_queries(
         chart = charted(clinic, hour)
         charting.add_injectable(chart=chart, actor=provider, **botox(clinic))
         for _ in range(3):
-            charting.add_photo(chart=chart, actor=provider, upload=jpeg(16, 16), kind="before")
+            photo = charting.add_photo(
+                chart=chart, actor=provider, upload=jpeg(16, 16), kind="before"
+            )
     browser = signed_in(provider)
     with django_assert_max_num_queries(20):
         response = browser.get(f"/clients/{clinic.client.pk}/charts")
     assert response.content.count(b'loading="lazy"') == 12
+    assert f'src="/charts/photos/{photo.pk}/thumbnail"'.encode() in response.content
+    assert f'href="/charts/photos/{photo.pk}/"'.encode() in response.content
     assert b"Botox Cosmetic 20 units" in response.content
