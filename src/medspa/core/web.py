@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from typing import Annotated, Any, Generic, TypeVar
 
 from django.http import HttpRequest, HttpResponse
+from django.templatetags.tz import do_timezone
 from ninja import Schema
 from ninja.params.functions import Header
 from pydantic import AfterValidator, StringConstraints
@@ -69,3 +71,12 @@ def problem_response(error: DomainError) -> HttpResponse:
     return HttpResponse(
         json.dumps(body), status=error.status, content_type="application/problem+json"
     )
+
+
+def wall_clock(moment: datetime, zone: tzinfo) -> datetime:
+    """The moment in `zone`, kept there by templates' `|date`/`|time` filters.
+
+    Those filters convert an aware datetime to the active zone; this is Django's own
+    `|timezone` filter, for a value computed in a view (one row per location, say).
+    """
+    return do_timezone(moment, zone)  # type: ignore[no-any-return]

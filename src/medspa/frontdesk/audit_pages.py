@@ -19,13 +19,15 @@ from django.db.models.functions import Cast
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from medspa.clients.models import Client
 from medspa.core.audit import verify_chain
-from medspa.core.models import AuditEvent, Location, Organization, User
+from medspa.core.models import AuditEvent, Organization, User
 from medspa.core.selectors import AuditFilter, audit_events, audit_object_types
+from medspa.core.web import wall_clock
 from medspa.frontdesk.views import page_staff
 from medspa.scheduling.models import Appointment
 
@@ -83,12 +85,6 @@ class Row:
     data: list[tuple[str, str]]
 
 
-def _zone(organization: Organization) -> ZoneInfo:
-    """The organization's wall clock: its first location's zone (UTC before it has one)."""
-    first = Location.objects.filter(organization=organization).order_by("pk").first()
-    return first.zone if first is not None else ZoneInfo("UTC")
-
-
 def _who(event: AuditEvent) -> str:
     if event.actor is not None:
         return event.actor.full_name or event.actor.email
@@ -119,7 +115,7 @@ def _value(value: Any) -> str:
 def _row(event: AuditEvent, zone: ZoneInfo) -> Row:
     return Row(
         event=event,
-        at=event.at.astimezone(zone),
+        at=wall_clock(event.at, zone),
         who=_who(event),
         what=ACTION_WORDS.get(event.action, event.action),
         link=_link(event),
@@ -207,7 +203,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     """The organization's audit log, newest first, PAGE_SIZE at a time (keyset)."""
     who = page_staff(request, "audit.view")
     organization = who.organization
-    zone = _zone(organization)
+    zone = timezone.get_current_timezone()  # page_staff set the organization's
     where, errors, given = _filter(organization, request.GET, zone)
     found = list(audit_events(organization, where)[: PAGE_SIZE + 1])
     rows = [_row(event, zone) for event in found[:PAGE_SIZE]]

@@ -28,7 +28,7 @@ from medspa.clinical.models import IntakeRequestStatus, ReviewStatus
 from medspa.core.errors import DomainError
 from medspa.core.models import Role
 from medspa.core.permissions import can
-from medspa.core.web import Staff
+from medspa.core.web import Staff, wall_clock
 from medspa.frontdesk.views import page_staff
 from medspa.portal.links import visit_path
 from medspa.scheduling.models import Appointment, AppointmentStatus
@@ -171,7 +171,7 @@ def reviews(request: HttpRequest) -> HttpResponse:
             "task": t,
             "flags": flags.get(t.pk, []),
             "mine": own is not None and t.assigned_to_id == own.pk,
-            "local_start": t.appointment.start.astimezone(t.appointment.location.zone)
+            "local_start": wall_clock(t.appointment.start, t.appointment.location.zone)
             if t.appointment
             else None,
             "panel": reverse("frontdesk:appointment", args=[t.appointment_id])

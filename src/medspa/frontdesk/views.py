@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 
 from medspa.core.errors import DomainError, Forbidden
-from medspa.core.models import Location, Role
+from medspa.core.models import Location, Organization, Role
 from medspa.core.permissions import can
 from medspa.core.web import Staff, staff
 from medspa.frontdesk.selectors import (
@@ -20,7 +22,7 @@ from medspa.frontdesk.selectors import (
     calendar_resources,
     working_hours_events,
 )
-from medspa.scheduling.setup import schedule_setup
+from medspa.scheduling.setup import cached_setup, schedule_setup
 from medspa.scheduling.staffing import block_events
 
 MAX_WINDOW_DAYS = 8
@@ -40,11 +42,33 @@ def refresh_calendar() -> str:
 
 
 def page_staff(request: HttpRequest, action: str) -> Staff:
-    """The signed-in staff member; a page their role may not see answers 404, as if absent."""
+    """The signed-in staff member; a page their role may not see answers 404, as if absent.
+
+    Also sets the page's clock to the organization's (its first location's zone), so every
+    `|date` and `|time` in a template shows the clinic's wall time, not UTC; a page about
+    one location's appointment still wraps it in `{% timezone %}` of that location.
+    """
     try:
-        return staff(request, action)
+        who = staff(request, action)
     except Forbidden as refusal:
         raise Http404(refusal.detail) from None
+    timezone.activate(organization_zone(who.organization))
+    return who
+
+
+def organization_zone(organization: Organization) -> ZoneInfo:
+    """The organization's wall clock: its first location's zone (UTC before it has one)."""
+    setup = cached_setup(organization)
+    if setup is not None:
+        first = min(setup.locations.values(), key=lambda location: location.pk, default=None)
+        return first.zone if first is not None else ZoneInfo("UTC")
+    name = (
+        Location.objects.filter(organization=organization)
+        .order_by("pk")
+        .values_list("time_zone", flat=True)
+        .first()
+    )
+    return ZoneInfo(name or "UTC")
 
 
 def page_location(who: Staff, request: HttpRequest) -> Location:

@@ -9,17 +9,24 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from medspa.clinical.consent import ConsentNeed, consents_for_appointment
 from medspa.clinical.models import IntakeRequest, IntakeRequestStatus
+from medspa.core.web import wall_clock
 from medspa.portal.links import LinkRefused, appointment_for_token
 from medspa.scheduling.models import Appointment, AppointmentService
 
 
 def visit_for(token: str) -> Appointment:
-    """The link's appointment; LinkRefused (rendered by `refused`) when it cannot be used."""
-    return appointment_for_token(token)
+    """The link's appointment; LinkRefused (rendered by `refused`) when it cannot be used.
+
+    The page's clock becomes the visit's location's: dates and times read as the client's.
+    """
+    appointment = appointment_for_token(token)
+    timezone.activate(appointment.location.zone)
+    return appointment
 
 
 def refused(request: HttpRequest, refusal: LinkRefused) -> HttpResponse:
@@ -43,8 +50,8 @@ def base_context(appointment: Appointment, token: str) -> dict[str, Any]:
         "clinic": appointment.organization,
         "location": location,
         "token": token,
-        "local_start": appointment.start.astimezone(location.zone),
-        "local_end": appointment.end.astimezone(location.zone),
+        "local_start": wall_clock(appointment.start, location.zone),
+        "local_end": wall_clock(appointment.end, location.zone),
         "visit_url": reverse("portal:visit", args=[token]),
     }
 

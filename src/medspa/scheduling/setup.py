@@ -101,6 +101,12 @@ def schedule_setup(organization: Organization, *, fresh: bool = False) -> Schedu
     return setup
 
 
+def cached_setup(organization: Organization) -> ScheduleSetup | None:
+    """The setup already in memory for the token on this (just loaded) organization, if any."""
+    cached = _setups.get(organization.pk)
+    return cached if cached is not None and cached.token == organization.schedule_token else None
+
+
 def _current_token(organization_id: int) -> uuid.UUID:
     # Plain SQL: this runs in every booking, and the ORM would triple its cost.
     with connection.cursor() as cursor:
