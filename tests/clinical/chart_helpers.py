@@ -6,6 +6,7 @@ import io
 from datetime import timedelta
 from typing import Any
 
+from django.core.mail.backends.base import BaseEmailBackend
 from PIL import Image
 
 from medspa.clients.models import Client
@@ -42,9 +43,12 @@ def charted(
     notes: str = "Glabella and forehead.",
     client: Client | None = None,
 ) -> Chart:
-    """A draft chart of a checked-in visit, with a note."""
+    """A draft chart of a visit in treatment (set directly: any day), with a note."""
     provider = treating_provider(clinic)
     chart = charting.open_chart(appointment=checked_in(clinic, hour, client), actor=provider)
+    Appointment.objects.filter(pk=chart.appointment_id).update(
+        status=AppointmentStatus.IN_TREATMENT
+    )
     if notes:
         chart = charting.update_chart_notes(chart=chart, actor=provider, notes=notes)
     return chart
@@ -122,3 +126,10 @@ def chart_ids(theirs: Clinic) -> dict[str, int]:
         "photo": photo.pk,
         "aftercare": aftercare(theirs).pk,
     }
+
+
+class BrokenMail(BaseEmailBackend):
+    """A mail server that is down."""
+
+    def send_messages(self, email_messages: Any) -> int:
+        raise ConnectionRefusedError("mail server down")

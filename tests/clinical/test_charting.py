@@ -65,11 +65,29 @@ def test_a_chart_starts_once_the_client_is_checked_in_and_only_once(clinic: Clin
     assert actions_of(first) == ["chart.opened"]
 
 
-def test_a_past_visit_can_be_charted_afterwards(clinic: Clinic) -> None:
+def test_a_visit_that_never_checked_in_is_not_charted_even_afterwards(clinic: Clinic) -> None:
     visit = clinic.book(10)
     later = visit.end + timedelta(hours=3)
-    chart = charting.open_chart(appointment=visit, actor=treating_provider(clinic), now=later)
-    assert chart.status == ChartStatus.DRAFT
+    with pytest.raises(Conflict) as refused:
+        charting.open_chart(appointment=visit, actor=treating_provider(clinic), now=later)
+    assert refused.value.code == "not_chartable"
+    assert not Chart.objects.exists()
+
+
+def test_products_settings_and_signing_wait_for_treatment_to_start(clinic: Clinic) -> None:
+    # Checked in: notes and before photos, yes; what was done, only once the gate let it start.
+    provider = treating_provider(clinic)
+    chart = charting.open_chart(appointment=checked_in(clinic, 12), actor=provider)
+    chart = charting.update_chart_notes(chart=chart, actor=provider, notes="Consult done.")
+    for attempt in (
+        lambda: charting.add_injectable(chart=chart, actor=provider, **botox(clinic)),
+        lambda: charting.sign_chart(chart=chart, actor=provider),
+    ):
+        with pytest.raises(Conflict) as refused:
+            attempt()
+        assert refused.value.code == "treatment_not_started"
+    chart.refresh_from_db()
+    assert chart.status == ChartStatus.DRAFT and not chart.injectables.exists()
 
 
 def test_a_neurotoxin_entry_records_product_lot_and_sites(clinic: Clinic) -> None:
@@ -339,10 +357,9 @@ def test_aftercare_is_e_mailed_with_the_visits_words_and_kept(
 ) -> None:
     chart = charted(clinic)
     template = aftercare(clinic)
-    with django_capture_on_commit_callbacks(execute=True):
-        sent = charting.send_aftercare(
-            chart=chart, actor=treating_provider(clinic), template_id=template.pk
-        )
+    sent = charting.send_aftercare(
+        chart=chart, actor=treating_provider(clinic), template_id=template.pk
+    )
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == [clinic.client.email]
@@ -350,6 +367,18 @@ def test_aftercare_is_e_mailed_with_the_visits_words_and_kept(
     assert message.body.startswith(f"Hi {clinic.client.first_name},")
     assert clinic.injector.name in message.body and clinic.organization.name in message.body
     assert sent.body == message.body
+
+
+def test_aftercare_that_cannot_be_sent_is_not_recorded(clinic: Clinic, settings: Any) -> None:
+    chart = charted(clinic)
+    template = aftercare(clinic)
+    settings.EMAIL_BACKEND = "tests.clinical.chart_helpers.BrokenMail"
+    with pytest.raises(Conflict) as refused:
+        charting.send_aftercare(
+            chart=chart, actor=treating_provider(clinic), template_id=template.pk
+        )
+    assert refused.value.code == "aftercare_not_sent"
+    assert not chart.aftercare.exists()
 
 
 def test_aftercare_is_not_sent_to_a_client_who_declined_or_has_no_email(

@@ -40,6 +40,9 @@ def test_a_provider_charts_a_visit_and_signs_it(clinic: Clinic, api_as: Api) -> 
         data=json.dumps({"notes": "Mild asymmetry."}),
         content_type="application/json",
     )
+    # The treatment starts (nothing is asked of this visit, so the gate lets it through).
+    started = post(provider, f"/api/v1/appointments/{visit.pk}/status", {"status": "in_treatment"})
+    assert started.status_code == 200, started.content
     added = post(provider, f"/api/v1/charts/{chart_id}/injectables", entry_body(clinic))
     photo = provider.post(
         f"/api/v1/charts/{chart_id}/photos",

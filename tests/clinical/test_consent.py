@@ -131,6 +131,24 @@ def test_a_jpeg_signature_is_refused(clinic: Clinic) -> None:
         sign(clinic.book(10), latest(neurotoxin_consent(clinic)), signature_image=fake_png)
 
 
+@pytest.mark.parametrize("size", [(20000, 20000), (12000, 1000)])
+def test_a_signature_claiming_huge_dimensions_is_refused_before_decoding(
+    clinic: Clinic, size: tuple[int, int]
+) -> None:
+    import io
+
+    from PIL import Image
+
+    # A 1-bit PNG of one colour compresses to a few kilobytes whatever its claimed size.
+    out = io.BytesIO()
+    Image.new("1", size, 1).save(out, format="PNG", optimize=True)
+    bomb = data_url(out.getvalue())
+    with pytest.raises(Invalid) as refused:
+        sign(clinic.book(10), latest(neurotoxin_consent(clinic)), signature_image=bomb)
+    assert refused.value.errors[0].field == "signature_image"
+    assert not ConsentSignature.objects.exists()
+
+
 def test_a_signature_on_an_outdated_version_is_refused_and_changes_nothing(
     clinic: Clinic,
 ) -> None:

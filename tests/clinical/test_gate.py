@@ -3,10 +3,11 @@ unless a manager writes why; the override is audited and counted as manual recov
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -18,7 +19,15 @@ from medspa.core.errors import Conflict, Forbidden, Invalid
 from medspa.core.models import AuditEvent, Role
 from medspa.scheduling.gate import treatment_gaps
 from medspa.scheduling.models import AppointmentStatus
-from tests.clinical.gate_helpers import REASON, checked_in, consent, intake, sign, start
+from tests.clinical.gate_helpers import (
+    REASON,
+    checked_in,
+    consent,
+    intake,
+    intake_template,
+    sign,
+    start,
+)
 from tests.conftest import Clinic
 
 
@@ -90,6 +99,9 @@ def test_a_manager_overrides_with_a_reason_audited_and_counted(clinic: Clinic) -
     assert started.status == AppointmentStatus.IN_TREATMENT
     override = GateOverride.objects.get()
     assert override.reason == REASON
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reason FROM clinical_gateoverride")
+        assert REASON not in cursor.fetchone()[0]
     assert override.overridden_by == clinic.users[Role.MANAGER]
     assert [m["missing"] for m in override.missing] == [
         "Health history intake is not submitted",
@@ -97,7 +109,9 @@ def test_a_manager_overrides_with_a_reason_audited_and_counted(clinic: Clinic) -
     ]
     event = AuditEvent.objects.get(action="appointment.gate_overridden")
     assert event.object_id == str(appointment.pk)
-    assert event.data["reason"] == REASON and len(event.data["missing"]) == 2
+    # The reason is clinical free text: on the override's row, encrypted; never in the log.
+    assert "reason" not in event.data and len(event.data["missing"]) == 2
+    assert REASON not in json.dumps(event.data)
     assert verify_chain(clinic.organization) is None
     period = manual_recoveries(clinic.organization, before, timezone.now() + timedelta(seconds=1))
     assert list(period) == [override]
@@ -164,10 +178,25 @@ def test_the_gate_costs_the_same_queries_for_one_form_or_many(
         intake(clinic, big, IntakeRequestStatus.SUBMITTED, ReviewStatus.OPEN, f"Form {n}")
     for n in range(4):
         consent(clinic, f"Consent {n}")
-    with django_assert_max_num_queries(3):  # type: ignore[operator]
+    # Requests, forms never asked for, consents (two): four, however many forms.
+    with django_assert_max_num_queries(4):  # type: ignore[operator]
         assert len(appointment_gaps(small)) == 1
-    with django_assert_max_num_queries(3):  # type: ignore[operator]
+    with django_assert_max_num_queries(4):  # type: ignore[operator]
         assert len(appointment_gaps(big)) == 11
+
+
+def test_a_form_attached_after_the_booking_still_holds_the_gate(clinic: Clinic) -> None:
+    appointment = checked_in(clinic)  # booked before any form existed: nothing was asked
+    template = intake_template(clinic, "Neurotoxin screening")
+    template.services.add(clinic.neurotoxin)
+
+    assert [gap.what for gap in appointment_gaps(appointment)] == [
+        "Neurotoxin screening intake was never sent: send the link"
+    ]
+    with pytest.raises(Conflict):
+        start(clinic, appointment, Role.PROVIDER)
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.CHECKED_IN
 
 
 @settings(

@@ -256,6 +256,8 @@ def test_not_cleared_needs_a_note_and_a_decision_is_made_once(clinic: Clinic) ->
 
     decide_review(task=task, actor=provider, decision="not_cleared", note="Pregnant: postpone")
     with pytest.raises(Conflict, match="already decided"):
+        decide_review(task=task, actor=provider, decision="not_cleared", note="Again")
+    with pytest.raises(Invalid, match="what changed"):
         decide_review(task=task, actor=provider, decision="cleared")
 
     task.refresh_from_db()
@@ -265,6 +267,24 @@ def test_not_cleared_needs_a_note_and_a_decision_is_made_once(clinic: Clinic) ->
         "Pregnant: postpone",
     )
     assert audit("intake.reviewed")[-1].data["decision"] == "not_cleared"
+
+
+def test_not_cleared_can_later_be_cleared_with_a_note_and_a_clearance_is_final(
+    clinic: Clinic,
+) -> None:
+    _, request = visit_with_forms(clinic)
+    submit_intake(request=request, answers=FLAGGED, ip_address=None)
+    task = ReviewTask.objects.get()
+    provider = clinic.users[Role.PROVIDER]
+    decide_review(task=task, actor=provider, decision="not_cleared", note="Ask her doctor first")
+
+    decide_review(task=task, actor=provider, decision="cleared", note="Doctor's letter received")
+
+    task.refresh_from_db()
+    assert (task.status, task.decision_note) == (ReviewStatus.CLEARED, "Doctor's letter received")
+    assert audit("intake.reviewed")[-1].data["previous"] == "not_cleared"
+    with pytest.raises(Conflict, match="already decided"):
+        decide_review(task=task, actor=provider, decision="not_cleared", note="Changed my mind")
 
 
 def test_reading_answers_is_audited_with_ids_only(clinic: Clinic) -> None:

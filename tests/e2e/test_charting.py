@@ -15,8 +15,8 @@ from tests.e2e.conftest import run_in_demo
 from tests.e2e.test_front_desk import assert_accessible, shot, sign_in
 
 BOSTON = ZoneInfo("America/New_York")
-# Jenna Park's next neurotoxin visit without a chart, checked in (set directly: the demo's
-# day may not be today, and checking in is not what this test is about).
+# Jenna Park's next neurotoxin visit without a chart, in treatment (set directly: the demo's
+# day may not be today, and the treatment gate is not what this test is about).
 CHECKED_IN_VISIT = """
 from medspa.scheduling.models import Appointment, AppointmentService
 line = (
@@ -29,7 +29,7 @@ line = (
     .order_by("appointment__start")
     .first()
 )
-Appointment.objects.filter(pk=line.appointment_id).update(status="checked_in")
+Appointment.objects.filter(pk=line.appointment_id).update(status="in_treatment")
 print(line.appointment_id)
 """
 

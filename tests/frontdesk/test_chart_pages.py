@@ -11,6 +11,8 @@ from django.test import Client as HttpClient
 from medspa.clinical import charting
 from medspa.clinical.models import Chart, ChartStatus, InjectableEntry
 from medspa.core.models import AuditEvent, Role, User
+from medspa.scheduling.models import AppointmentStatus
+from medspa.scheduling.services import change_status
 from tests.clinical.chart_helpers import botox, charted, checked_in, jpeg, treating_provider
 from tests.conftest import Clinic
 
@@ -46,6 +48,7 @@ def test_a_provider_starts_charts_and_signs_a_visit(clinic: Clinic) -> None:
     assert b"Start the chart" in browser.get(page).content
     browser.post(f"{page}open")
     browser.post(f"{page}notes", {"notes": "Mild asymmetry of the brows."})
+    change_status(appointment=visit, actor=None, status=AppointmentStatus.IN_TREATMENT)
     added = browser.post(f"{page}injectables", entry_form(clinic))
     browser.post(f"{page}photos", {"kind": "before", "photo": _file()})
     signed = browser.post(f"{page}sign", follow=True)

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from django.test import Client as HttpClient
 
+from medspa.clinical.links import visit_path
 from medspa.clinical.models import ConsentTemplate, ConsentTemplateVersion
 from medspa.core.models import AuditEvent, Role
-from medspa.portal.links import visit_path
 from medspa.scheduling.services import cancel_appointment
 from tests.clinical.consent_helpers import latest, neurotoxin_consent, new_version, sign
 from tests.conftest import Clinic

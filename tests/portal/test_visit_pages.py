@@ -10,6 +10,7 @@ from django.test import Client as HttpClient
 from django.utils import timezone
 
 from medspa.clinical import consent
+from medspa.clinical.links import LinkRefused, appointment_for_token, visit_path, visit_token
 from medspa.clinical.models import (
     ConsentSignature,
     ConsentTemplateVersion,
@@ -17,7 +18,7 @@ from medspa.clinical.models import (
     IntakeRequestStatus,
     ReviewTask,
 )
-from medspa.portal.links import visit_path, visit_token
+from medspa.scheduling.models import Appointment
 from medspa.scheduling.services import change_status
 from tests.conftest import Clinic
 from tests.portal.helpers import drawn_signature, visit_with_forms
@@ -60,7 +61,7 @@ def test_the_visit_page_says_when_where_and_what_is_left_to_do(
     [
         (lambda a: visit_path(a)[:-6] + "xxxxx/", 404, "not valid"),
         (
-            lambda a: f"/visit/{visit_token(a, now=timezone.now() - timedelta(days=90))}/",
+            lambda a: f"/visit/{visit_token(a, now=timezone.now() - timedelta(days=201))}/",
             410,
             "expired",
         ),
@@ -224,3 +225,25 @@ def test_a_consent_of_another_organization_is_not_found(
     )
 
     assert page.status_code == 404 and not ConsentSignature.objects.exists()
+
+
+def test_a_link_follows_its_visit_and_expires_a_day_after_it(clinic: Clinic) -> None:
+    appointment, _ = visit_with_forms(clinic)
+    token = visit_token(appointment)
+    # Moved a month later (as if rescheduled): the link made before still works then.
+    Appointment.objects.filter(pk=appointment.pk).update(
+        start=appointment.start + timedelta(days=30), end=appointment.end + timedelta(days=30)
+    )
+    appointment.refresh_from_db()
+    assert appointment_for_token(token, now=appointment.start).pk == appointment.pk
+    with pytest.raises(LinkRefused) as refused:
+        appointment_for_token(token, now=appointment.end + timedelta(days=1, minutes=1))
+    assert refused.value.code == "link_expired" and refused.value.status == 410
+
+
+def test_the_clients_pages_are_never_cached_on_a_shared_tablet(
+    clinic: Clinic, phone: HttpClient
+) -> None:
+    appointment, request = visit_with_forms(clinic)
+    for url in (visit_path(appointment), visit_path(appointment) + f"intake/{request.pk}/"):
+        assert "no-store" in phone.get(url)["Cache-Control"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ from medspa.clinical.models import (
     InjectableKind,
     PhotoKind,
 )
+from medspa.clinical.signals import chart_signed
 from medspa.core.audit import record_event
 from medspa.core.errors import Conflict, FieldError, Invalid, NotFound
 from medspa.core.models import Organization, Role, User
@@ -60,6 +62,7 @@ MAX_PHOTO_BYTES = 15 * 1024 * 1024
 MAX_PHOTO_PIXELS = 60_000_000
 THUMBNAIL_PX = 320
 # Which unit each kind is dosed in: neurotoxin in units, fillers by volume.
+log = logging.getLogger(__name__)
 UNITS_BY_KIND: dict[str, frozenset[str]] = {
     InjectableKind.NEUROTOXIN: frozenset({DoseUnit.UNITS}),
     InjectableKind.FILLER: frozenset({DoseUnit.ML}),
@@ -96,6 +99,9 @@ PRODUCTS: tuple[tuple[str, str], ...] = (
 CHARTABLE_STATUSES = frozenset(
     {AppointmentStatus.CHECKED_IN, AppointmentStatus.IN_TREATMENT, AppointmentStatus.COMPLETED}
 )
+# Products, device settings and the signature record a treatment: only once it has started,
+# which the treatment gate (intake, reviews, consent) or a manager's override allowed.
+TREATED_STATUSES = frozenset({AppointmentStatus.IN_TREATMENT, AppointmentStatus.COMPLETED})
 PLACEHOLDERS = ("first_name", "service", "provider", "clinic")
 _PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
@@ -126,6 +132,21 @@ def _locked_draft(chart: Chart) -> Chart:
             code="chart_locked",
         )
     return current
+
+
+def _require_treatment(chart: Chart) -> None:
+    """Refuse (409) to record treatment on a visit whose treatment has not started."""
+    status = (
+        Appointment.objects.filter(pk=chart.appointment_id).values_list("status", flat=True).get()
+    )
+    if status not in TREATED_STATUSES:
+        raise Conflict(
+            "Treatment has not started: press Start in the appointment (it checks intake, "
+            "reviews and consent), then chart products and settings and sign. Nothing was "
+            "changed.",
+            [FieldError("chart", "Start the treatment first.")],
+            code="treatment_not_started",
+        )
 
 
 def _row_of(qs: Any, pk: object, field_name: str) -> Any:
@@ -402,11 +423,11 @@ def open_chart(
         if existing is not None:
             return existing
         current = Appointment.objects.select_for_update().get(pk=appointment.pk)
-        past = current.start <= now and current.status in {
-            AppointmentStatus.BOOKED,
-            AppointmentStatus.CONFIRMED,
-        }
-        if current.status not in CHARTABLE_STATUSES and not past:
+        # Two providers may open it at once: the second waits on the lock, then finds it.
+        existing = Chart.objects.filter(appointment=appointment).first()
+        if existing is not None:
+            return existing
+        if current.status not in CHARTABLE_STATUSES:
             raise Conflict(
                 "A chart starts once the client is checked in "
                 f"(this appointment is {current.get_status_display().lower()}).",
@@ -483,6 +504,7 @@ def add_injectable(
         raise Invalid.on("expiry", "Give the lot's expiry date.")
     with transaction.atomic():
         current = _locked_draft(chart)
+        _require_treatment(current)
         appointment = Appointment.objects.select_related("location").get(pk=current.appointment_id)
         day = appointment.start.astimezone(appointment.location.zone).date()
         if expiry < day:
@@ -556,6 +578,7 @@ def add_device_setting(
         raise Invalid.on("passes", f"Give the passes as a whole number from 1 to {MAX_PASSES}.")
     with transaction.atomic():
         current = _locked_draft(chart)
+        _require_treatment(current)
         setting = DeviceSetting.objects.create(
             organization_id=current.organization_id,
             chart=current,
@@ -674,6 +697,7 @@ def sign_chart(*, chart: Chart, actor: User, now: datetime | None = None) -> Cha
     now = now or timezone.now()
     with transaction.atomic():
         current = _locked_draft(chart)
+        _require_treatment(current)
         provider = current.provider
         own = getattr(actor, "provider_resource", None)
         if actor.role != Role.PROVIDER or own is None:
@@ -697,6 +721,8 @@ def sign_chart(*, chart: Chart, actor: User, now: datetime | None = None) -> Cha
         current.provider = provider or own
         current.save(update_fields=["status", "signed_by", "signed_at", "updated_at", "provider"])
         _event(current, actor, "signed")
+        # Billing (a floor above) builds the visit's draft invoice in this transaction.
+        chart_signed.send(sender=Chart, chart=current, appointment=current.appointment, actor=actor)
     return current
 
 
@@ -882,6 +908,21 @@ def send_aftercare(
             "template", "The client declined e-mails about their visits: hand them a printout."
         )
     subject, body = render_aftercare(chart, appointment, template)
+    message = EmailMessage(
+        subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[client.email]
+    )
+    # Send first, outside any transaction, then record: a failed send records nothing and
+    # says so; a crash between the two leaves it unrecorded, and staff can send it again.
+    try:
+        message.send(fail_silently=False)
+    except Exception as error:  # any mail backend failure: SMTP, DNS, socket, timeout
+        log.warning("Aftercare for chart %s not sent: %s", chart.pk, error)
+        raise Conflict(
+            "The e-mail could not be sent just now; nothing was recorded. Try again, or "
+            "hand the client a printout.",
+            [FieldError("template", "Not sent.")],
+            code="aftercare_not_sent",
+        ) from error
     with transaction.atomic():
         sent = AftercareSent.objects.create(
             organization_id=chart.organization_id,
@@ -894,9 +935,4 @@ def send_aftercare(
             sent_by=actor,
         )
         _event(chart, actor, "aftercare_sent", template=template.pk, sent=sent.pk)
-        message = EmailMessage(
-            subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[client.email]
-        )
-        # The e-mail leaves only once the record of it is committed.
-        transaction.on_commit(message.send)
     return sent

@@ -209,6 +209,11 @@ def consent_statuses(
     return statuses
 
 
+# A signature pad on a large tablet at 3x density is about 3000x1000 pixels.
+MAX_SIGNATURE_WIDTH = 4000
+MAX_SIGNATURE_HEIGHT = 2000
+
+
 def _checked_signature_image(signature_image: str) -> str:
     """The data URL if it holds a drawn PNG of at most 500 KB; Invalid otherwise."""
     if not signature_image or not signature_image.startswith(PNG_DATA_URL_PREFIX):
@@ -227,10 +232,19 @@ def _checked_signature_image(signature_image: str) -> str:
         with Image.open(io.BytesIO(raw)) as image:
             if image.format != "PNG":
                 raise Invalid.on("signature_image", "The signature must be a PNG image.")
+            # A few hundred bytes can claim 20000x20000 pixels: check before decoding them.
+            if image.width > MAX_SIGNATURE_WIDTH or image.height > MAX_SIGNATURE_HEIGHT:
+                raise Invalid.on("signature_image", "The signature image is too large (pixels).")
             image.load()
             # A single colour everywhere is an empty pad: nothing was drawn.
             blank = image.convert("RGBA").getcolors(1) is not None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+    ):
         raise Invalid.on("signature_image", "The signature image could not be read.") from None
     if blank:
         raise Invalid.on("signature_image", "Please draw your signature in the box.")

@@ -18,19 +18,20 @@ from medspa.clinical.models import (
     GateOverride,
     IntakeRequest,
     IntakeRequestStatus,
+    IntakeTemplate,
     ReviewStatus,
     ReviewTask,
 )
 from medspa.core.models import Organization, User
 from medspa.scheduling import signals
 from medspa.scheduling.gate import GateGap
-from medspa.scheduling.models import Appointment
+from medspa.scheduling.models import Appointment, AppointmentService
 
 
 def _intake_gaps(appointment: Appointment) -> list[GateGap]:
-    """Forms not submitted, and flagged answers no provider has cleared (one query)."""
+    """Forms not submitted or never asked for; flagged answers no provider cleared (2 queries)."""
     gaps: list[GateGap] = []
-    requests = (
+    requests = list(
         IntakeRequest.objects.filter(appointment_id=appointment.pk)
         .exclude(status=IntakeRequestStatus.CANCELLED)
         .select_related("template", "review_task")
@@ -38,6 +39,23 @@ def _intake_gaps(appointment: Appointment) -> list[GateGap]:
         .defer("answers", "flags")
         .order_by("template__name", "id")
     )
+    # Forms attached to the services after the booking were never asked for: still needed.
+    never_asked = (
+        IntakeTemplate.objects.filter(
+            organization_id=appointment.organization_id,
+            is_active=True,
+            versions__published_at__isnull=False,
+            services__in=AppointmentService.objects.filter(appointment_id=appointment.pk).values(
+                "service_id"
+            ),
+        )
+        .exclude(pk__in=[r.template_id for r in requests])
+        .distinct()
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+    for name in never_asked:
+        gaps.append(GateGap(None, f"{name} intake was never sent: send the link", "intake"))
     for request in requests:
         name = request.template.name
         if request.status != IntakeRequestStatus.SUBMITTED:

@@ -3,7 +3,7 @@ must look at once the answers are in.
 
 Booking a service that asks for intake forms creates one request per form, pinned to the
 version published at that moment, and e-mails the client a signed link to their visit
-(`portal.links`). Answers a form marks for review open a task for the appointment's provider:
+(`clinical.links`). Answers a form marks for review open a task for the appointment's provider:
 the software only flags, a person decides. Answers and flags are clinical: encrypted at rest,
 and every staff read is audited (ids and counts, never the content).
 """
@@ -176,7 +176,7 @@ def _email_refusal(appointment: Appointment) -> str | None:
 
 def _message(appointment: Appointment, now: datetime) -> EmailMessage:
     # Imported here: the portal sits above clinical, and only its link maker is needed.
-    from medspa.portal.links import link_expiry, visit_url
+    from medspa.clinical.links import link_expiry, visit_url
 
     location = appointment.location
     local = appointment.start.astimezone(location.zone)
@@ -204,33 +204,39 @@ def _message(appointment: Appointment, now: datetime) -> EmailMessage:
 
 
 def _send(appointment: Appointment, actor: User | None, now: datetime, *, automatic: bool) -> int:
-    """Record the link as sent and send it, in one transaction: a failed send records nothing."""
-    requests = list(
-        IntakeRequest.objects.select_for_update()
-        .filter(appointment=appointment, status=IntakeRequestStatus.PENDING)
-        .order_by("pk")
-    )
-    to = appointment.client.email
-    for request in requests:
-        request.sent_at, request.sent_to = now, to
-    IntakeRequest.objects.bulk_update(requests, ["sent_at", "sent_to"])
-    _event(
-        appointment.organization,
-        actor,
-        "link_sent",
-        "appointment",
-        appointment.pk,
-        requests=[r.pk for r in requests],
-        automatic=automatic,
-    )
+    """Send the link, then record it as sent: a failed send records nothing.
+
+    The mail server is talked to outside any database transaction, so a slow server never
+    holds the database's write lock (SQLite) or a row lock. A crash between the send and the
+    record leaves the forms "not sent": staff may send again, and the same link still works.
+    """
     try:
         _message(appointment, now).send(fail_silently=False)
-    except Exception as error:  # any mail backend failure: SMTP, DNS, socket
+    except Exception as error:  # any mail backend failure: SMTP, DNS, socket, timeout
         log.warning("Visit link for appointment %s not sent: %s", appointment.pk, error)
         raise LinkNotSent(
             "The e-mail could not be sent just now; nothing was recorded. Try again, "
             "or open the forms on a tablet."
         ) from error
+    with transaction.atomic():
+        requests = list(
+            IntakeRequest.objects.select_for_update()
+            .filter(appointment=appointment, status=IntakeRequestStatus.PENDING)
+            .order_by("pk")
+        )
+        to = appointment.client.email
+        for request in requests:
+            request.sent_at, request.sent_to = now, to
+        IntakeRequest.objects.bulk_update(requests, ["sent_at", "sent_to"])
+        _event(
+            appointment.organization,
+            actor,
+            "link_sent",
+            "appointment",
+            appointment.pk,
+            requests=[r.pk for r in requests],
+            automatic=automatic,
+        )
     return len(requests)
 
 
@@ -257,19 +263,21 @@ def send_link_after_booking(appointment_id: int, *, now: datetime | None = None)
     if _email_refusal(appointment) is not None or not _asks_something(appointment, now):
         return False
     try:
-        with transaction.atomic():
-            _send(appointment, None, now, automatic=True)
+        _send(appointment, None, now, automatic=True)
     except LinkNotSent:
         # The booking stands; the panel offers "Send link" because the forms stay unsent.
         return False
     return True
 
 
-@transaction.atomic
 def send_visit_link(
     *, appointment: Appointment, actor: User | None, now: datetime | None = None
 ) -> int:
-    """E-mail (again) the link to the visit's forms; the number of forms it asks for."""
+    """E-mail (again) the link to the visit's forms; the number of forms it asks for.
+
+    Forms attached to the services since the booking are asked for first, so the link
+    covers everything the treatment gate will check.
+    """
     if appointment.status in CLOSED_VISIT:
         raise Conflict(
             "This visit is no longer booked, so its forms are closed.",
@@ -279,6 +287,8 @@ def send_visit_link(
     refusal = _email_refusal(appointment)
     if refusal is not None:
         raise Invalid.on("email", refusal)
+    with transaction.atomic():
+        request_intake(appointment=appointment, actor=actor)
     return _send(appointment, actor, now or timezone.now(), automatic=False)
 
 
@@ -403,11 +413,17 @@ def decide_review(
         .select_related("organization")
         .get(pk=task.pk, organization_id=task.organization_id)
     )
-    if locked.status != ReviewStatus.OPEN:
+    # "Not cleared" may become "cleared" once the provider has what they needed (a doctor's
+    # letter, a test spot); a clearance is final: a new concern is a new review.
+    reconsidered = locked.status == ReviewStatus.NOT_CLEARED and decision == ReviewStatus.CLEARED
+    if locked.status != ReviewStatus.OPEN and not reconsidered:
         raise Conflict(
             f"This review was already decided ({locked.get_status_display().lower()}).",
             code="already_decided",
         )
+    if reconsidered and not note:
+        raise Invalid.on("note", "Say what changed since it was not cleared.")
+    previous = locked.status
     locked.status = decision
     locked.decision_note = note
     locked.decided_by = actor
@@ -420,6 +436,7 @@ def decide_review(
         "review_task",
         locked.pk,
         decision=decision,
+        previous=previous,
         intake_request=locked.intake_request_id,
         with_note=bool(note),
     )
@@ -475,6 +492,8 @@ def review_list(
         "decided_by",
         "intake_request__template",
     )
+    # Lists show the flags (read apart, audited), never the whole answers: skip decrypting them.
+    qs = qs.defer("intake_request__answers", "decision_note")
     if status == ReviewStatus.OPEN:
         qs = qs.exclude(appointment__status__in=CLOSED_VISIT)
     return qs.order_by("appointment__start", "created_at", "pk")

@@ -342,7 +342,8 @@ class GateOverride(models.Model):
     appointment = models.ForeignKey(
         Appointment, on_delete=models.CASCADE, related_name="gate_overrides"
     )
-    reason = models.TextField()
+    # Clinical free text ("consent signed on paper; scanned after"): encrypted at rest.
+    reason = EncryptedTextField()
     # What the gate was missing at the time: [{"service": id, "missing": "...", ...}].
     missing = models.JSONField(default=list)
     overridden_by = models.ForeignKey(

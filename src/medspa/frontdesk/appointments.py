@@ -101,8 +101,8 @@ def _describe(event: AuditEvent, location: Location, names: dict[int, str]) -> s
     if verb == "gate_overridden":
         missing = len(data.get("missing", []))
         return (
-            f"Treatment started without {missing} gate item{'s' if missing != 1 else ''}: "
-            f"{data.get('reason', '')}"
+            f"Treatment started by a manager's override "
+            f"({missing} gate item{'s' if missing != 1 else ''} open)"
         )
     if verb in AppointmentStatus.values:
         label = AppointmentStatus(verb).label

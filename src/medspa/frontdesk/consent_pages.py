@@ -20,12 +20,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from medspa.catalog.models import Service
 from medspa.clinical import consent
 from medspa.clinical.consent_pdf import pdf_filename, view_signature_pdf
+from medspa.clinical.links import visit_path
 from medspa.clinical.models import ConsentTemplate, ConsentTemplateVersion
 from medspa.core.errors import DomainError
 from medspa.core.selectors import get_owned
 from medspa.core.web import Staff
 from medspa.frontdesk.views import page_staff
-from medspa.portal.links import visit_path
 from medspa.scheduling.models import Appointment, AppointmentStatus
 
 CLOSED = frozenset({AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW})

@@ -24,13 +24,13 @@ from medspa.clinical.intake_requests import (
     view_answers,
     view_flags,
 )
+from medspa.clinical.links import visit_path
 from medspa.clinical.models import IntakeRequestStatus, ReviewStatus
 from medspa.core.errors import DomainError
 from medspa.core.models import Role
 from medspa.core.permissions import can
 from medspa.core.web import Staff, wall_clock
 from medspa.frontdesk.views import page_staff
-from medspa.portal.links import visit_path
 from medspa.scheduling.models import Appointment, AppointmentStatus
 from medspa.scheduling.selectors import appointment_detail
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from medspa.clinical.consent import (
@@ -17,9 +18,9 @@ from medspa.clinical.consent import (
     consents_for_appointment,
     sign_consent,
 )
+from medspa.clinical.links import LinkRefused
 from medspa.clinical.models import ConsentTemplateVersion
 from medspa.core.errors import DomainError
-from medspa.portal.links import LinkRefused
 from medspa.portal.views import base_context, client_ip, refused, visit_for
 from medspa.scheduling.models import Appointment
 
@@ -74,6 +75,7 @@ def _render(
     return render(request, "portal/consent.html", context, status=status)
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def consent_form(request: HttpRequest, token: str, version_id: int) -> HttpResponse:
     try:

@@ -9,13 +9,14 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path, reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from medspa.clinical import intake_rules
 from medspa.clinical.intake_requests import submit_intake
+from medspa.clinical.links import LinkRefused
 from medspa.clinical.models import IntakeQuestion, IntakeRequest, IntakeRequestStatus
 from medspa.core.errors import DomainError
-from medspa.portal.links import LinkRefused
 from medspa.portal.views import base_context, client_ip, refused, visit_for
 from medspa.scheduling.models import Appointment
 
@@ -120,6 +121,7 @@ def _render(
     return render(request, "portal/intake.html", context, status=status)
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def intake_form(request: HttpRequest, token: str, request_id: int) -> HttpResponse:
     try:

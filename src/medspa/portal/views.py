@@ -10,12 +10,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from medspa.clinical.consent import ConsentNeed, consents_for_appointment
+from medspa.clinical.links import LinkRefused, appointment_for_token
 from medspa.clinical.models import IntakeRequest, IntakeRequestStatus
 from medspa.core.web import wall_clock
-from medspa.portal.links import LinkRefused, appointment_for_token
 from medspa.scheduling.models import Appointment, AppointmentService
 
 
@@ -101,6 +102,7 @@ def steps(appointment: Appointment, token: str) -> list[Step]:
     return forms + consents
 
 
+@never_cache
 @require_GET
 def visit(request: HttpRequest, token: str) -> HttpResponse:
     """Prepare for your visit: its details and each step with its state."""

@@ -474,7 +474,9 @@ def change_status(
                 action="appointment.gate_overridden",
                 object_type="appointment",
                 object_id=current.pk,
-                data={"reason": override_reason, "missing": [gap.as_data() for gap in gaps]},
+                # The reason is clinical free text: kept encrypted on the override's own row,
+                # never in the audit log that other roles' history reads.
+                data={"missing": [gap.as_data() for gap in gaps]},
             )
             signals.treatment_gate_overridden.send(
                 Appointment, appointment=current, actor=actor, reason=override_reason, gaps=gaps
