@@ -46,6 +46,7 @@ bench: install
 	$(BIN)/python bench/booking.py
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/clinical.py
+	$(BIN)/python bench/ledger.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var/*.sqlite3* node_modules

@@ -9,6 +9,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
+from medspa.billing.api import router as billing_router
 from medspa.catalog.api import router as catalog_router
 from medspa.clients.api import router as clients_router
 from medspa.clinical.api import router as clinical_router
@@ -20,6 +21,7 @@ from medspa.core.errors import DomainError, FieldError, Forbidden, NotFound
 from medspa.core.models import User
 from medspa.core.tokens import user_for_token
 from medspa.core.web import problem_response
+from medspa.ledger.api import router as ledger_router
 from medspa.scheduling.api import router as scheduling_router
 
 
@@ -100,3 +102,5 @@ api.add_router("/", clinical_router)
 api.add_router("/", intake_requests_router)
 api.add_router("/", charting_router)
 api.add_router("/", consent_router)
+api.add_router("/", billing_router)
+api.add_router("/", ledger_router)

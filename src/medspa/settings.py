@@ -42,9 +42,11 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "medspa.core",
     "medspa.catalog",
+    "medspa.ledger",
     "medspa.clients",
     "medspa.scheduling",
     "medspa.clinical",
+    "medspa.billing",
     "medspa.frontdesk",
     "medspa.portal",
     "medspa.demo",
@@ -207,6 +209,8 @@ LOGGING = {
 MEDSPA_BASE_URL = os.environ.get("MEDSPA_BASE_URL", "http://127.0.0.1:8000")
 # E-mail: SMTP when MEDSPA_EMAIL_HOST is set; otherwise each message is written as a file
 # under var/mail, so the demo's sent intake links and aftercare can be read.
+# A mail server that hangs must not hang the request that sends (seconds).
+EMAIL_TIMEOUT = int(os.environ.get("MEDSPA_EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get(
     "MEDSPA_FROM_EMAIL", "Lumen Aesthetics <hello@demo.medspa.example>"
 )

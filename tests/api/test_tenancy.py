@@ -16,9 +16,11 @@ from medspa.core.models import Role
 from medspa.scheduling.models import Appointment, ResourceBlock, WorkingHours
 from medspa.scheduling.selectors import Wanted
 from medspa.scheduling.services import book_appointment
+from tests.billing.helpers import their_billing_ids
 from tests.clinical.chart_helpers import chart_ids
 from tests.clinical.consent_helpers import their_consent_ids
 from tests.conftest import Clinic
+from tests.ledger.helpers import their_ledger_ids
 from tests.portal.helpers import their_intake_ids
 
 
@@ -61,8 +63,10 @@ def their_ids(theirs: Clinic) -> dict[str, int]:
         "hours": WorkingHours.objects.filter(resource=theirs.injector).first().pk,  # type: ignore[union-attr]
         "block": block.pk,
         **chart_ids(theirs),
+        **their_billing_ids(theirs),
         **their_consent_ids(theirs, appointment),
         **their_intake_ids(theirs, appointment),
+        **their_ledger_ids(theirs),
     }
 
 
@@ -110,6 +114,11 @@ def own_body(ours: Clinic) -> dict[str, Any]:
         "spot_size_mm": "18",
         "passes": 1,
         "text": "No bruising.",
+        # Checkout: a priced line, a tip for our provider, a payment split over tenders.
+        "unit_price_cents": 3800,
+        "amount_cents": 500,
+        "provider": ours.injector.pk,
+        "tenders": [{"kind": "cash", "amount_cents": 500}],
         "template": 1,
     }
 
@@ -137,6 +146,7 @@ QUERY_AND_BODY_IDS = {
     "provider": "provider",
     "resource": "resource",
     "version": "version",
+    "account": "account",
 }
 
 
@@ -153,6 +163,8 @@ ROUTES_WITHOUT_IDS = {
     ("POST", "/api/v1/aftercare/templates"),  # its service ids: see the body test below
     ("GET", "/api/v1/consents/templates"),
     ("POST", "/api/v1/consents/templates"),  # its service ids: see the body test below
+    ("GET", "/api/v1/ledger/accounts"),  # a list: tests/ledger/test_api.py shows only the own
+    ("GET", "/api/v1/ledger/trial-balance"),  # sums of the own lines: tests/ledger/test_api.py
 }
 
 

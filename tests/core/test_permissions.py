@@ -14,6 +14,7 @@ from medspa.core.models import Role, User
 from medspa.core.permissions import MATRIX
 from medspa.scheduling.selectors import Wanted
 from medspa.scheduling.services import book_appointment
+from tests.billing.helpers import billing_names
 from tests.clinical.chart_helpers import chart_names
 from tests.conftest import Clinic
 from tests.factories import ClientFactory
@@ -73,6 +74,15 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("chart.sign", "POST", "/api/v1/charts/{chart}/sign", None),
     ("chart.addendum", "POST", "/api/v1/charts/{signed_chart}/addenda", {"text": "No bruising."}),
     ("chart.charges", "GET", "/api/v1/appointments/{appointment}/charges", None),
+    # Invoices: a draft built from a signed chart (see tests/billing/helpers.py).
+    ("billing.view", "GET", "/api/v1/invoices/{invoice}", None),
+    (
+        "billing.checkout",
+        "POST",
+        "/api/v1/invoices/{invoice}/lines",
+        {"description": "SPF 50", "unit_price_cents": 3800},
+    ),
+    ("billing.void", "POST", "/api/v1/invoices/{invoice}/void", {"reason": "Booked twice"}),
     (
         "aftercare.manage",
         "POST",
@@ -88,6 +98,7 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
         {"status": "confirmed", "override_reason": "Consent signed on paper"},
     ),
     ("audit.view", "GET", "/audit/", None),
+    ("ledger.view", "GET", "/api/v1/ledger/trial-balance", None),
     ("intake.view", "GET", "/api/v1/intake/templates", None),
     ("intake.manage", "POST", "/api/v1/intake/templates", {"name": "Health history"}),
     ("intake.send", "POST", "/api/v1/appointments/{appointment}/intake/send", None),
@@ -139,6 +150,7 @@ def test_each_role_may_do_exactly_what_the_matrix_says(
         "appointment": booked.pk,
         "booked_client": booked.client_id,
         **chart_names(clinic),
+        **billing_names(clinic),
     }
     answers = {}
     for role in Role.values:

@@ -72,3 +72,39 @@ class ServiceSegment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service}: {self.name} ({self.duration_minutes} min)"
+
+
+class ProductCategory(models.TextChoices):
+    RETAIL = "retail", "Retail"
+    INJECTABLE = "injectable", "Injectable"
+
+
+class ProductUnit(models.TextChoices):
+    UNITS = "units", "units"
+    ML = "ml", "mL"
+    EACH = "each", "each"
+
+
+class Product(models.Model):
+    """A product the clinic charges for: sold retail, or used on the chart (per unit or mL)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="products"
+    )
+    # Matched (case-insensitively) to the product a provider charts, e.g. "Botox Cosmetic".
+    name = models.CharField(max_length=120)
+    category = models.CharField(
+        max_length=12, choices=ProductCategory.choices, default=ProductCategory.RETAIL
+    )
+    unit = models.CharField(max_length=8, choices=ProductUnit.choices, default=ProductUnit.EACH)
+    price_cents = models.PositiveIntegerField(help_text="Price of one unit, in minor units.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="product_unique_name")
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

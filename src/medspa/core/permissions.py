@@ -48,9 +48,16 @@ MATRIX: dict[str, frozenset[str]] = {
     "chart.addendum": MANAGERS | {Role.PROVIDER},
     # What was used (products, units, device time) without any notes: billing builds charges.
     "chart.charges": MANAGERS | {Role.PROVIDER, Role.BILLING},
+    # Invoices and payments: the desk checks clients out; billing staff too.
+    "billing.view": DESK | {Role.BILLING},
+    "billing.checkout": DESK | {Role.BILLING},
+    # Voiding an issued invoice reverses a sale in the books: not the front desk.
+    "billing.void": MANAGERS | {Role.BILLING},
     "aftercare.manage": MANAGERS,
     "aftercare.send": MANAGERS | {Role.PROVIDER},
     "audit.view": MANAGERS,
+    # The books: chart of accounts, trial balance, journal and accounting exports.
+    "ledger.view": MANAGERS | {Role.BILLING},
 }
 
 

@@ -9,6 +9,7 @@ from medspa.frontdesk import (
     consent_pages,
     daysheet,
     intake_pages,
+    ledger_pages,
     manage,
     security,
     views,
@@ -28,6 +29,7 @@ urlpatterns = [
     *client_pages.urlpatterns,
     *chart_pages.urlpatterns,
     *audit_pages.urlpatterns,
+    *ledger_pages.urlpatterns,
     *intake_pages.urlpatterns,
     *consent_pages.urlpatterns,
 ]

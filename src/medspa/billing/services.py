@@ -1,0 +1,844 @@
+"""Every write of billing: drafts from the chart, lines, discounts, tips, issuing, payments, voids.
+
+Each use case is one transaction and one audit event; every money movement posts one
+balanced journal entry through `ledger.services` in that same transaction, so an invoice and
+its books commit or roll back together. A draft is recalculated after each change; an
+issued invoice is never edited (corrections are credit notes, a later part).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from medspa.billing import money
+from medspa.billing.gateways import ChargeRequest, gateway_named
+from medspa.billing.models import (
+    CHARGE_KINDS,
+    PAYABLE,
+    Invoice,
+    InvoiceLine,
+    InvoiceSequence,
+    InvoiceStatus,
+    LineKind,
+    Payment,
+    TaxCategory,
+    TaxRate,
+)
+from medspa.billing.tenders import Tender, register_tender, tender_kinds, tender_named
+from medspa.catalog.models import Product, ProductCategory
+from medspa.clinical.models import Chart, ChartStatus
+from medspa.core.audit import record_event
+from medspa.core.errors import Conflict, FieldError, Invalid, NotFound
+from medspa.core.models import Location, Organization, User
+from medspa.ledger.models import JournalEntry
+from medspa.ledger.services import Posting, post_entry, reverse_entry
+from medspa.scheduling.models import Appointment, AppointmentStatus, Resource
+
+MAX_LINES = 200
+MAX_LINE_CENTS = 10_000_000_00  # ten million a line: far above any sale, far below overflow
+MAX_QUANTITY = Decimal("100000")
+MAX_TENDERS = 10
+
+# Which revenue account a charge line credits when the invoice is issued.
+REVENUE_ACCOUNT = {
+    LineKind.SERVICE: "service_revenue",
+    LineKind.PRODUCT: "service_revenue",  # product used in a treatment is part of the service
+    LineKind.RETAIL: "retail_revenue",
+    LineKind.FEE: "fees",
+}
+
+
+# --- checks -------------------------------------------------------------------------------
+
+
+def _cents(value: Any, field: str, *, allow_zero: bool = False) -> int:
+    """A whole amount in cents: an int (never a float or a Decimal), positive, bounded."""
+    if type(value) is not int:
+        raise Invalid.on(field, "Give the amount in whole cents (an integer).")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise Invalid.on(field, "The amount must be above zero.")
+    if value > MAX_LINE_CENTS:
+        raise Invalid.on(field, "The amount is too large.")
+    return value
+
+
+def _quantity(value: Any, field: str = "quantity") -> Decimal:
+    try:
+        quantity = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise Invalid.on(field, "Give the quantity as a number, e.g. 1 or 1.25.") from None
+    if not quantity.is_finite() or quantity <= 0 or quantity > MAX_QUANTITY:
+        raise Invalid.on(field, "The quantity must be above zero.")
+    if quantity != quantity.quantize(Decimal("0.01")):
+        raise Invalid.on(field, "Quantities carry at most two decimals.")
+    return quantity
+
+
+def _text(value: str | None, field: str, *, required: bool, limit: int = 200) -> str:
+    text = (value or "").strip()
+    if required and not text:
+        raise Invalid.on(field, "This is required.")
+    if len(text) > limit or "\x00" in text:
+        raise Invalid.on(field, f"Keep it under {limit} characters.")
+    return text
+
+
+def _locked(invoice: Invoice) -> Invoice:
+    return Invoice.objects.select_for_update().select_related("organization").get(pk=invoice.pk)
+
+
+def _locked_draft(invoice: Invoice) -> Invoice:
+    current = _locked(invoice)
+    if not current.is_draft:
+        raise Conflict(
+            f"Invoice {current.display_number} was issued and is never edited; "
+            "correct it with a credit note.",
+            [FieldError("invoice", "Only a draft can change.")],
+            code="invoice_issued",
+        )
+    return current
+
+
+def _event(invoice: Invoice, actor: User | None, action: str, **data: Any) -> None:
+    record_event(
+        organization=invoice.organization,
+        actor=actor,
+        action=f"billing.{action}",
+        object_type="invoice",
+        object_id=invoice.pk,
+        data=data,
+    )
+
+
+# --- tax and totals -----------------------------------------------------------------------
+
+
+def tax_rates_at(location: Location) -> dict[str, int]:
+    """The location's tax rate per category, in basis points (no rate: 0)."""
+    return dict(
+        TaxRate.objects.filter(
+            organization_id=location.organization_id, location=location
+        ).values_list("category", "rate_bp")
+    )
+
+
+def _recalculate(invoice: Invoice) -> None:
+    """Price a draft again: percent discounts, the discount's spread, tax per line, totals."""
+    lines = list(InvoiceLine.objects.filter(invoice=invoice).order_by("position", "id"))
+    rates = tax_rates_at(invoice.location)
+    charges = [line for line in lines if line.kind in CHARGE_KINDS]
+    for line in charges:
+        line.tax_rate_bp = rates.get(line.tax_category, 0)
+    gross = sum(line.amount_cents for line in charges)
+    # Discounts in order; each takes at most what is left, so the total never goes below 0.
+    left = gross
+    for line in lines:
+        if line.kind != LineKind.DISCOUNT:
+            continue
+        if line.discount_percent_bp is not None:
+            wanted = money.percent_of(gross, line.discount_percent_bp)
+        else:
+            wanted = line.unit_price_cents  # the amount asked; what it takes may be less
+        taken = min(wanted, left)
+        left -= taken
+        line.amount_cents = -taken
+    discount = gross - left
+    priced = money.price_charges(
+        [money.Charge(line.amount_cents, line.tax_rate_bp) for line in charges], discount
+    )
+    for line, result in zip(charges, priced, strict=True):
+        line.discount_cents = result.discount_cents
+        line.tax_cents = result.tax_cents
+    fees = sum(line.amount_cents for line in lines if line.kind == LineKind.FEE)
+    tips = sum(line.amount_cents for line in lines if line.kind == LineKind.TIP)
+    tax = sum(line.tax_cents for line in charges)
+    InvoiceLine.objects.bulk_update(
+        lines, ["amount_cents", "discount_cents", "tax_rate_bp", "tax_cents"]
+    )
+    invoice.subtotal_cents = gross + fees
+    invoice.discount_cents = discount
+    invoice.tax_cents = tax
+    invoice.tip_cents = tips
+    invoice.total_cents = gross + fees - discount + tax + tips
+    invoice.save(
+        update_fields=["subtotal_cents", "discount_cents", "tax_cents", "tip_cents", "total_cents"]
+    )
+
+
+def _next_position(invoice: Invoice) -> int:
+    last = (
+        InvoiceLine.objects.filter(invoice=invoice)
+        .order_by("-position")
+        .values_list("position", flat=True)
+        .first()
+    )
+    if last is not None and last + 1 > MAX_LINES:
+        raise Invalid.on("lines", f"An invoice holds at most {MAX_LINES} lines.")
+    return 0 if last is None else last + 1
+
+
+# --- drafts -------------------------------------------------------------------------------
+
+
+def _product_prices(organization: Organization) -> dict[str, Product]:
+    return {
+        p.name.casefold(): p
+        for p in Product.objects.filter(organization=organization, is_active=True)
+    }
+
+
+def build_invoice_from_chart(
+    *, appointment: Appointment, actor: User | None
+) -> tuple[Invoice, bool]:
+    """The visit's draft invoice from what was done; the existing one if already built.
+
+    Services performed come at the price booked (the catalog's service price when booked;
+    the catalog has no per-location price); each charted product at its catalog price per
+    unit or mL, or at 0 flagged "needs a price", which blocks issuing until staff set it.
+    """
+    with transaction.atomic():
+        visit = (
+            Appointment.objects.select_for_update()
+            .select_related("organization", "location", "client")
+            .get(pk=appointment.pk)
+        )
+        existing = visit.invoices.exclude(status=InvoiceStatus.VOID).first()
+        if existing is not None:
+            return existing, False
+        if visit.status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
+            raise Conflict(
+                f"The appointment is {visit.get_status_display().lower()}: nothing to charge.",
+                [FieldError("appointment", "Charge a fee for it instead (a later part).")],
+                code="appointment_not_billable",
+            )
+        chart = Chart.objects.filter(appointment=visit).first()
+        if chart is not None and chart.status != ChartStatus.SIGNED:
+            raise Conflict(
+                "The chart is still a draft: the provider signs it before checkout.",
+                [FieldError("appointment", "Sign the chart first.")],
+                code="chart_not_signed",
+            )
+        organization = visit.organization
+        invoice = Invoice.objects.create(
+            organization=organization,
+            location=visit.location,
+            client=visit.client,
+            appointment=visit,
+            currency=organization.currency,
+            created_by=actor,
+        )
+        lines: list[InvoiceLine] = []
+        for booked in visit.lines.select_related("service").order_by("position"):
+            lines.append(
+                InvoiceLine(
+                    organization=organization,
+                    invoice=invoice,
+                    position=len(lines),
+                    kind=LineKind.SERVICE,
+                    description=booked.service.name,
+                    quantity=Decimal(1),
+                    unit_price_cents=booked.price_cents,
+                    amount_cents=booked.price_cents,
+                    tax_category=TaxCategory.SERVICE,
+                    provider_id=booked.provider_id,
+                    source_type="appointment_service",
+                    source_id=booked.pk,
+                )
+            )
+        missing = 0
+        if chart is not None:
+            products = _product_prices(organization)
+            for entry in chart.injectables.order_by("id"):
+                product = products.get(entry.product.strip().casefold())
+                # A price per mL does not price units: treat a unit mismatch as no price.
+                priced = product is not None and product.unit == entry.unit
+                unit_price = product.price_cents if priced and product else 0
+                missing += 0 if priced else 1
+                lines.append(
+                    InvoiceLine(
+                        organization=organization,
+                        invoice=invoice,
+                        position=len(lines),
+                        kind=LineKind.PRODUCT,
+                        description=entry.product,
+                        quantity=entry.quantity,
+                        unit=entry.unit,
+                        unit_price_cents=unit_price,
+                        amount_cents=money.line_amount(entry.quantity, unit_price),
+                        tax_category=TaxCategory.INJECTABLE,
+                        needs_price=not priced,
+                        provider_id=chart.provider_id,
+                        source_type="injectable_entry",
+                        source_id=entry.pk,
+                        product_id=product.pk if product else None,
+                    )
+                )
+        InvoiceLine.objects.bulk_create(lines)
+        _recalculate(invoice)
+        record_event(
+            organization=organization,
+            actor=actor,
+            action="billing.invoice_built",
+            object_type="invoice",
+            object_id=invoice.pk,
+            data={"appointment": visit.pk, "lines": len(lines), "needs_price": missing},
+        )
+    return invoice, True
+
+
+def add_line(
+    *,
+    invoice: Invoice,
+    actor: User | None,
+    product: Product | None = None,
+    description: str | None = None,
+    quantity: Any = 1,
+    unit_price_cents: int | None = None,
+    kind: str = LineKind.RETAIL,
+) -> InvoiceLine:
+    """A retail item (from the catalog, or described and priced by hand) or a fee."""
+    if kind not in (LineKind.RETAIL, LineKind.FEE):
+        raise Invalid.on("kind", "Add a retail item or a fee; discounts and tips have their own.")
+    qty = _quantity(quantity)
+    if product is not None:
+        if product.organization_id != invoice.organization_id:
+            raise Invalid.on("product", "No such product in your organization.")
+        if not product.is_active:
+            raise Invalid.on("product", f"{product.name} is no longer sold.")
+        text = _text(description, "description", required=False) or product.name
+        price = (
+            product.price_cents
+            if unit_price_cents is None
+            else _cents(unit_price_cents, "unit_price_cents", allow_zero=True)
+        )
+        category = (
+            TaxCategory.INJECTABLE
+            if product.category == ProductCategory.INJECTABLE
+            else TaxCategory.RETAIL
+        )
+        unit = product.unit
+    else:
+        text = _text(description, "description", required=True)
+        if unit_price_cents is None:
+            raise Invalid.on("unit_price_cents", "Give the price, or pick a product.")
+        price = _cents(unit_price_cents, "unit_price_cents", allow_zero=True)
+        category, unit = TaxCategory.RETAIL, ""
+    amount = money.line_amount(qty, price)
+    if amount > MAX_LINE_CENTS:
+        raise Invalid.on("quantity", "The line is too large.")
+    with transaction.atomic():
+        current = _locked_draft(invoice)
+        line = InvoiceLine.objects.create(
+            organization_id=current.organization_id,
+            invoice=current,
+            position=_next_position(current),
+            kind=kind,
+            description=text,
+            quantity=qty,
+            unit=unit,
+            unit_price_cents=price,
+            amount_cents=amount,
+            tax_category=category if kind == LineKind.RETAIL else "",
+            product_id=product.pk if product else None,
+        )
+        _recalculate(current)
+        _event(current, actor, "line_added", line=line.pk, kind=kind, amount_cents=amount)
+    return line
+
+
+def set_line_price(
+    *, invoice: Invoice, line: InvoiceLine, actor: User | None, unit_price_cents: int
+) -> InvoiceLine:
+    """Price a line on a draft (a charted product the catalog has no price for)."""
+    price = _cents(unit_price_cents, "unit_price_cents", allow_zero=True)
+    with transaction.atomic():
+        current = _locked_draft(invoice)
+        target = line_of(current, line.pk)
+        if target.kind not in CHARGE_KINDS and target.kind != LineKind.FEE:
+            raise Invalid.on("line", "Change a discount or a tip by removing it and adding anew.")
+        amount = money.line_amount(target.quantity, price)
+        if amount > MAX_LINE_CENTS:
+            raise Invalid.on("unit_price_cents", "The line is too large.")
+        previous = target.unit_price_cents
+        target.unit_price_cents = price
+        target.amount_cents = amount
+        target.needs_price = False
+        target.save(update_fields=["unit_price_cents", "amount_cents", "needs_price"])
+        _recalculate(current)
+        _event(current, actor, "line_priced", line=target.pk, was=previous, now=price)
+    target.refresh_from_db()
+    return target
+
+
+def line_of(invoice: Invoice, line_id: Any) -> InvoiceLine:
+    try:
+        return InvoiceLine.objects.get(invoice=invoice, pk=int(line_id))
+    except (InvoiceLine.DoesNotExist, ValueError, TypeError):
+        reason = f"No line {line_id} on this invoice."
+        raise NotFound(reason, [FieldError("line", reason)]) from None
+
+
+def remove_line(*, invoice: Invoice, line: InvoiceLine, actor: User | None) -> None:
+    """Take a line off a draft; the discounts and tax follow."""
+    with transaction.atomic():
+        current = _locked_draft(invoice)
+        target = line_of(current, line.pk)
+        kind, amount = target.kind, target.amount_cents
+        target.delete()
+        _recalculate(current)
+        _event(current, actor, "line_removed", line=line.pk, kind=kind, amount_cents=amount)
+
+
+def add_discount(
+    *,
+    invoice: Invoice,
+    actor: User | None,
+    reason: str,
+    percent_bp: int | None = None,
+    amount_cents: int | None = None,
+) -> InvoiceLine:
+    """A discount on the pre-tax subtotal, by percent (basis points) or amount, with a reason.
+
+    It never takes the invoice below zero: an amount larger than what is left is refused;
+    a percent is of the items' subtotal and follows it as lines change.
+    """
+    why = _text(reason, "reason", required=True, limit=300)
+    if (percent_bp is None) == (amount_cents is None):
+        raise Invalid.on("percent_bp", "Give either a percent or an amount, not both.")
+    if percent_bp is not None:
+        if type(percent_bp) is not int or not 0 < percent_bp <= money.BASIS_POINTS:
+            raise Invalid.on("percent_bp", "Give a percent between 0.01% and 100% (1 to 10000).")
+        label = f"Discount {percent_bp / 100:g}%: {why}"
+    else:
+        _cents(amount_cents, "amount_cents")
+        label = f"Discount: {why}"
+    with transaction.atomic():
+        current = _locked_draft(invoice)
+        lines = InvoiceLine.objects.filter(invoice=current)
+        gross = sum(line.amount_cents for line in lines if line.kind in CHARGE_KINDS)
+        left = gross - current.discount_cents
+        if amount_cents is not None and amount_cents > left:
+            raise Invalid.on(
+                "amount_cents",
+                f"Only {money.format_cents(left, current.currency)} is left to discount.",
+            )
+        if left <= 0:
+            raise Invalid.on("invoice", "Nothing is left to discount.")
+        line = InvoiceLine.objects.create(
+            organization_id=current.organization_id,
+            invoice=current,
+            position=_next_position(current),
+            kind=LineKind.DISCOUNT,
+            description=label[:200],
+            reason=why,
+            discount_percent_bp=percent_bp,
+            # The asked amount; the recalculation sets what it takes (at most what is left).
+            unit_price_cents=amount_cents or 0,
+            amount_cents=-(amount_cents or 0),
+        )
+        _recalculate(current)
+        _event(
+            current,
+            actor,
+            "discount_added",
+            line=line.pk,
+            percent_bp=percent_bp,
+            amount_cents=amount_cents,
+            reason=why,
+        )
+    line.refresh_from_db()
+    return line
+
+
+def add_tip(
+    *, invoice: Invoice, actor: User | None, provider: Resource, amount_cents: int
+) -> InvoiceLine:
+    """A tip for a provider: not discounted, not taxed, owed to the provider (tips payable)."""
+    _cents(amount_cents, "amount_cents")
+    if provider.organization_id != invoice.organization_id or provider.kind != "provider":
+        raise Invalid.on("provider", "Choose one of your providers.")
+    with transaction.atomic():
+        current = _locked_draft(invoice)
+        line = InvoiceLine.objects.create(
+            organization_id=current.organization_id,
+            invoice=current,
+            position=_next_position(current),
+            kind=LineKind.TIP,
+            description=f"Tip for {provider.name}"[:200],
+            unit_price_cents=amount_cents,
+            amount_cents=amount_cents,
+            provider=provider,
+        )
+        _recalculate(current)
+        _event(
+            current,
+            actor,
+            "tip_added",
+            line=line.pk,
+            provider=provider.pk,
+            amount_cents=amount_cents,
+        )
+    return line
+
+
+# --- issuing ------------------------------------------------------------------------------
+
+
+def _take_number(organization: Organization) -> int:
+    """The next invoice number; the locked sequence row makes numbers gap-free and unique."""
+    sequence = InvoiceSequence.objects.select_for_update().filter(organization=organization).first()
+    if sequence is None:
+        try:
+            with transaction.atomic():
+                sequence = InvoiceSequence.objects.create(organization=organization)
+        except IntegrityError:  # a concurrent first issue created it: wait for its lock
+            sequence = InvoiceSequence.objects.select_for_update().get(organization=organization)
+    sequence.last_number += 1
+    sequence.save(update_fields=["last_number"])
+    return sequence.last_number
+
+
+def _sale_postings(invoice: Invoice, lines: Sequence[InvoiceLine]) -> list[Posting]:
+    debits = {"accounts_receivable": invoice.total_cents, "discounts": invoice.discount_cents}
+    credits: dict[str, int] = {
+        "sales_tax_payable": invoice.tax_cents,
+        "tips_payable": invoice.tip_cents,
+    }
+    for line in lines:
+        account = REVENUE_ACCOUNT.get(LineKind(line.kind))
+        if account is not None:
+            credits[account] = credits.get(account, 0) + line.amount_cents
+    # Zero amounts are left out: a posting is a debit or a credit above zero.
+    return [Posting(a, debit_cents=c) for a, c in debits.items() if c] + [
+        Posting(a, credit_cents=c) for a, c in credits.items() if c
+    ]
+
+
+def issue_invoice(*, invoice: Invoice, actor: User | None, now: datetime | None = None) -> Invoice:
+    """Draft to open: the next number, and the sale posted to the books. Never edited after."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _locked_draft(invoice)
+        _recalculate(current)  # the tax rates as they are now, at the moment of issue
+        lines = list(InvoiceLine.objects.filter(invoice=current).order_by("position"))
+        if not lines:
+            raise Invalid.on("lines", "Add what was sold before issuing the invoice.")
+        unpriced = [line.description for line in lines if line.needs_price]
+        if unpriced:
+            raise Invalid.on(
+                "lines", f"Set a price for {', '.join(unpriced)} before issuing the invoice."
+            )
+        current.number = _take_number(current.organization)
+        current.issued_at = now
+        current.issued_by = actor
+        current.status = InvoiceStatus.PAID if current.total_cents == 0 else InvoiceStatus.OPEN
+        postings = _sale_postings(current, lines)
+        if postings:  # an invoice of zero with no discount moves no money
+            entry = post_entry(
+                organization=current.organization,
+                occurred_at=now,
+                memo=f"Invoice {current.display_number}",
+                postings=postings,
+                source_type="invoice",
+                source_id=current.pk,
+                location=current.location,
+                actor=actor,
+            )
+            current.sale_entry_id = entry.pk
+        current.save(update_fields=["number", "issued_at", "issued_by", "status", "sale_entry_id"])
+        _event(
+            current, actor, "invoice_issued", number=current.number, total_cents=current.total_cents
+        )
+    return current
+
+
+# --- payments -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TenderIn:
+    """One part of a payment as the desk enters it."""
+
+    kind: str
+    amount_cents: int
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class PaymentTaken:
+    invoice: Invoice
+    payments: list[Payment]
+    replayed: bool
+
+
+def _same_request(
+    payments: Sequence[Payment], invoice: Invoice, tenders: Sequence[TenderIn]
+) -> bool:
+    """Whether a replay asks for what the key first paid (an empty reference matches any)."""
+    if len(payments) != len(tenders) or any(p.invoice_id != invoice.pk for p in payments):
+        return False
+    return all(
+        p.kind == t.kind
+        and p.amount_cents == t.amount_cents
+        and (not t.reference.strip() or p.reference == t.reference.strip())
+        for p, t in zip(payments, tenders, strict=True)
+    )
+
+
+def _check_tenders(tenders: Sequence[TenderIn]) -> list[tuple[TenderIn, Tender]]:
+    if not tenders:
+        raise Invalid.on("tenders", "Give at least one tender.")
+    if len(tenders) > MAX_TENDERS:
+        raise Invalid.on("tenders", f"Split a payment into at most {MAX_TENDERS} tenders.")
+    checked = []
+    for i, tender in enumerate(tenders):
+        kind = tender_named(tender.kind)
+        if kind is None:
+            raise Invalid.on(f"tenders.{i}.kind", f"Choose one of: {', '.join(tender_kinds())}.")
+        _cents(tender.amount_cents, f"tenders.{i}.amount_cents")
+        _text(tender.reference, f"tenders.{i}.reference", required=False)
+        checked.append((tender, kind))
+    return checked
+
+
+def record_payment(
+    *,
+    invoice: Invoice,
+    tenders: Sequence[TenderIn],
+    idempotency_key: str,
+    actor: User | None,
+    now: datetime | None = None,
+) -> PaymentTaken:
+    """Take one payment, split over tenders: a Payment each, together one journal entry.
+
+    The same idempotency key again returns the first payment and charges nothing; the key
+    with a different request is refused. Refused too: a void, draft or paid invoice, tenders
+    above what is owed, an amount that is not a positive whole number of cents.
+    """
+    now = now or timezone.now()
+    key = _text(idempotency_key, "Idempotency-Key", required=True)
+    checked = _check_tenders(tenders)
+    with transaction.atomic():
+        current = _locked(invoice)
+        earlier = list(
+            Payment.objects.filter(
+                organization_id=current.organization_id, idempotency_key=key
+            ).order_by("split_index")
+        )
+        if earlier:
+            if not _same_request(earlier, current, tenders):
+                raise Invalid.on(
+                    "Idempotency-Key",
+                    "This Idempotency-Key was already used with a different payment.",
+                    code="idempotency_key_reused",
+                )
+            return PaymentTaken(invoice=current, payments=earlier, replayed=True)
+        if current.status not in PAYABLE:
+            state = (
+                "has not been issued"
+                if current.is_draft
+                else f"is {current.get_status_display().lower()}"
+            )
+            raise Conflict(
+                f"Invoice {current.display_number} {state}: it takes no payment.",
+                [FieldError("invoice", "Nothing to pay on this invoice.")],
+                code="invoice_not_payable",
+            )
+        total = sum(t.amount_cents for t, _ in checked)
+        if total > current.balance_cents:
+            raise Invalid.on(
+                "tenders",
+                f"The tenders add up to {money.format_cents(total, current.currency)}, more than "
+                f"the {money.format_cents(current.balance_cents, current.currency)} owed.",
+                code="overpayment",
+            )
+        for tender, kind in checked:
+            if kind.check is not None:
+                kind.check(current, tender.amount_cents)
+        payments: list[Payment] = []
+        for index, (tender, kind) in enumerate(checked):
+            result = gateway_named(kind.gateway).authorize(
+                ChargeRequest(
+                    amount_cents=tender.amount_cents,
+                    currency=current.currency,
+                    tender=kind.kind,
+                    idempotency_key=f"{key}:{index}",
+                    description=f"Invoice {current.display_number}",
+                    reference=tender.reference.strip(),
+                )
+            )
+            if not result.succeeded:
+                raise Conflict(
+                    f"The {kind.label.lower()} payment was declined: {result.failure_reason}",
+                    [FieldError(f"tenders.{index}", "Declined.")],
+                    code="payment_declined",
+                )
+            payments.append(
+                Payment(
+                    organization_id=current.organization_id,
+                    invoice=current,
+                    kind=kind.kind,
+                    amount_cents=tender.amount_cents,
+                    gateway=kind.gateway,
+                    # Keep what the desk typed; the gateway's own reference when none was typed.
+                    reference=tender.reference.strip() or result.reference,
+                    received_at=now,
+                    received_by=actor,
+                    idempotency_key=key,
+                    split_index=index,
+                )
+            )
+        postings = [
+            Posting(kind.account, debit_cents=tender.amount_cents, memo=kind.label)
+            for tender, kind in checked
+        ]
+        postings.append(Posting("accounts_receivable", credit_cents=total))
+        entry = post_entry(
+            organization=current.organization,
+            occurred_at=now,
+            memo=f"Payment on invoice {current.display_number}",
+            postings=postings,
+            source_type="payment",
+            source_id=current.pk,
+            location=current.location,
+            actor=actor,
+        )
+        for payment in payments:
+            payment.journal_entry_id = entry.pk
+        try:
+            with transaction.atomic():
+                Payment.objects.bulk_create(payments)
+        except IntegrityError:
+            # The same key on another invoice at the same moment: one of them wins.
+            raise Conflict(
+                "A payment with this Idempotency-Key is being recorded; retry in a moment.",
+                [FieldError("Idempotency-Key", "Retry in a moment.")],
+                code="idempotency_in_progress",
+            ) from None
+        current.paid_cents += total
+        current.status = (
+            InvoiceStatus.PAID
+            if current.paid_cents == current.total_cents
+            else InvoiceStatus.PARTIALLY_PAID
+        )
+        current.save(update_fields=["paid_cents", "status"])
+        _event(
+            current,
+            actor,
+            "payment_recorded",
+            tenders=[{"kind": t.kind, "amount_cents": t.amount_cents} for t, _ in checked],
+            total_cents=total,
+            status=current.status,
+        )
+    payments = list(
+        Payment.objects.filter(
+            organization_id=current.organization_id, idempotency_key=key
+        ).order_by("split_index")
+    )
+    return PaymentTaken(invoice=current, payments=payments, replayed=False)
+
+
+def _account_credit_covers(invoice: Invoice, amount_cents: int) -> None:
+    from medspa.billing.selectors import account_credit_available
+
+    available = account_credit_available(invoice.client)
+    if amount_cents > available:
+        raise Invalid.on(
+            "tenders",
+            f"{invoice.client} has {money.format_cents(available, invoice.currency)} "
+            "of account credit.",
+            code="not_enough_credit",
+        )
+
+
+register_tender(
+    Tender(
+        "account_credit",
+        "Account credit",
+        account="client_credit",
+        check=_account_credit_covers,
+    )
+)
+
+
+# --- voids --------------------------------------------------------------------------------
+
+
+def void_invoice(
+    *, invoice: Invoice, actor: User | None, reason: str, now: datetime | None = None
+) -> Invoice:
+    """Cancel an invoice nothing was paid on; an issued one's sale is reversed in the books."""
+    why = _text(reason, "reason", required=True, limit=300)
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _locked(invoice)
+        if current.status == InvoiceStatus.VOID:
+            raise Conflict(
+                f"Invoice {current.display_number} is already void.", code="invoice_void"
+            )
+        if current.paid_cents or current.payments.exists():
+            raise Conflict(
+                f"Invoice {current.display_number} has payments: refund them instead.",
+                [FieldError("invoice", "Only an unpaid invoice can be voided.")],
+                code="invoice_has_payments",
+            )
+        if current.sale_entry_id is not None:
+            sale = JournalEntry.objects.get(
+                organization_id=current.organization_id, pk=current.sale_entry_id
+            )
+            reversal = reverse_entry(
+                entry=sale,
+                occurred_at=now,
+                memo=f"Void of invoice {current.display_number}",
+                actor=actor,
+            )
+            current.void_entry_id = reversal.pk
+        was = current.status
+        current.status = InvoiceStatus.VOID
+        current.voided_at = now
+        current.void_reason = why
+        current.save(update_fields=["status", "voided_at", "void_reason", "void_entry_id"])
+        _event(current, actor, "invoice_voided", was=was, reason=why)
+    return current
+
+
+# --- tax rates ----------------------------------------------------------------------------
+
+
+def set_tax_rate(
+    *,
+    location: Location,
+    actor: User | None,
+    category: str,
+    rate_bp: int,
+    name: str,
+) -> TaxRate:
+    """The tax a location charges on a category from now on; issued invoices keep theirs."""
+    if category not in TaxCategory.values:
+        raise Invalid.on("category", f"Choose one of: {', '.join(TaxCategory.values)}.")
+    if type(rate_bp) is not int or not 0 <= rate_bp <= money.BASIS_POINTS:
+        raise Invalid.on("rate_bp", "Give the rate in basis points, 0 to 10000 (6.25% is 625).")
+    label = _text(name, "name", required=True, limit=100)
+    with transaction.atomic():
+        rate, _ = TaxRate.objects.update_or_create(
+            organization_id=location.organization_id,
+            location=location,
+            category=category,
+            defaults={"rate_bp": rate_bp, "name": label},
+        )
+        record_event(
+            organization=location.organization,
+            actor=actor,
+            action="billing.tax_rate_set",
+            object_type="location",
+            object_id=location.pk,
+            data={"category": category, "rate_bp": rate_bp},
+        )
+    return rate
