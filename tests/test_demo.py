@@ -214,3 +214,25 @@ def test_some_clients_have_a_medical_history_on_record(demo: DemoSummary) -> Non
     assert 0.25 * clients < len(histories) < 0.55 * clients
     assert any(h.allergies for h in histories) and any(h.medical_flags for h in histories)
     assert all(set(h.medical_flags) <= set(MEDICAL_FLAGS) for h in histories)
+
+
+@pytest.mark.django_db
+def test_past_visits_are_checked_out_and_the_books_balance(demo: DemoSummary) -> None:
+    from medspa.billing.models import Invoice, InvoiceStatus
+    from medspa.clinical.models import Chart, ChartStatus
+    from medspa.ledger.selectors import trial_balance
+
+    org = Organization.objects.get(slug=DEMO_SLUG)
+    signed = Chart.objects.filter(organization=org, status=ChartStatus.SIGNED)
+    invoiced = Invoice.objects.filter(organization=org, appointment__chart__in=signed)
+    assert signed.exists() and invoiced.count() == signed.count()
+    # Every visit is paid, or was free (a complimentary follow-up, voided before issue).
+    assert set(invoiced.values_list("status", flat=True)) <= {
+        InvoiceStatus.PAID,
+        InvoiceStatus.VOID,
+    }
+    assert invoiced.filter(status=InvoiceStatus.PAID).count() > 0.9 * signed.count()
+    books = trial_balance(org, None, None)
+    assert books.debit_cents == books.credit_cents > 0
+    receivable = next(r for r in books.rows if r.key == "accounts_receivable")
+    assert receivable.debit_cents == receivable.credit_cents  # nothing left owing

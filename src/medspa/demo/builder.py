@@ -35,6 +35,7 @@ from medspa.demo import (
     DemoError,
     DemoSummary,
 )
+from medspa.demo.books import check_out_past_visits
 from medspa.demo.clinical_records import add_clinical_records
 from medspa.scheduling import engine
 from medspa.scheduling.models import (
@@ -953,6 +954,7 @@ class _Builder:
             self.schedule(site, busyness)
         counts = self.write_schedule()
         clinical = add_clinical_records(organization=org, now=self.now, seed=seed)
+        clinical |= check_out_past_visits(organization=org, now=self.now, seed=seed)
         summary = self.summary(seed=seed, counts=counts, began=began)
         record_event(
             organization=org,

@@ -1,0 +1,122 @@
+"""The demo clinic's books: prices, tax, and every past visit checked out through billing.
+
+Runs after the clinical records, from its own random stream. Each completed visit with a
+signed chart is invoiced from the chart, sometimes with a retail product and a tip, issued
+when the visit ended and paid at once (mostly by card on the terminal, some in cash, a few
+split), all through the billing services, so the ledger holds what a real desk would post.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from medspa.billing import services as billing
+from medspa.billing.models import InvoiceLine, LineKind, TaxCategory
+from medspa.catalog.models import Product, ProductCategory, ProductUnit
+from medspa.clinical.models import Chart, ChartStatus
+from medspa.core.models import Location, Organization, Role, User
+
+# (name, category, unit, price per unit in cents): what the demo clinic charges.
+PRODUCTS = (
+    ("Botox Cosmetic", ProductCategory.INJECTABLE, ProductUnit.UNITS, 1_400),
+    ("Dysport", ProductCategory.INJECTABLE, ProductUnit.UNITS, 500),
+    ("Xeomin", ProductCategory.INJECTABLE, ProductUnit.UNITS, 1_300),
+    ("Restylane Kysse", ProductCategory.INJECTABLE, ProductUnit.ML, 75_000),
+    ("Juvederm Volbella XC", ProductCategory.INJECTABLE, ProductUnit.ML, 70_000),
+    ("Juvederm Voluma XC", ProductCategory.INJECTABLE, ProductUnit.ML, 85_000),
+    ("Restylane-L", ProductCategory.INJECTABLE, ProductUnit.ML, 70_000),
+    ("RHA 4", ProductCategory.INJECTABLE, ProductUnit.ML, 80_000),
+    ("Juvederm Volux XC", ProductCategory.INJECTABLE, ProductUnit.ML, 90_000),
+    ("Sculptra", ProductCategory.INJECTABLE, ProductUnit.ML, 11_000),
+    ("SkinMedica TNS Advanced+ Serum", ProductCategory.RETAIL, ProductUnit.EACH, 29_500),
+    ("EltaMD UV Clear SPF 46", ProductCategory.RETAIL, ProductUnit.EACH, 4_100),
+    ("Alastin Regenerating Skin Nectar", ProductCategory.RETAIL, ProductUnit.EACH, 22_500),
+    ("ZO Skin Health Daily Power Defense", ProductCategory.RETAIL, ProductUnit.EACH, 16_000),
+)
+RETAIL = [name for name, category, _, _ in PRODUCTS if category == ProductCategory.RETAIL]
+# Retail is taxed; services and injectables are not (Massachusetts and Colorado alike).
+RETAIL_TAX = {
+    "America/New_York": (625, "MA sales tax"),
+    "America/Denver": (881, "Denver sales tax"),
+}
+
+
+def _set_prices(organization: Organization, actor: User | None) -> None:
+    Product.objects.bulk_create(
+        Product(organization=organization, name=name, category=category, unit=unit, price_cents=p)
+        for name, category, unit, p in PRODUCTS
+    )
+    for location in Location.objects.filter(organization=organization):
+        rate, label = RETAIL_TAX.get(location.time_zone, (0, "Sales tax"))
+        billing.set_tax_rate(
+            location=location, actor=actor, category=TaxCategory.RETAIL, rate_bp=rate, name=label
+        )
+
+
+def check_out_past_visits(
+    *, organization: Organization, now: datetime, seed: int
+) -> dict[str, int]:
+    """Invoice, issue and pay every completed visit with a signed chart; counts written."""
+    rng = random.Random(f"books|{seed}")
+    desk = User.objects.filter(organization=organization, role=Role.FRONT_DESK).first()
+    _set_prices(organization, desk)
+    retail = {p.name: p for p in Product.objects.filter(organization=organization, name__in=RETAIL)}
+    charts = (
+        Chart.objects.filter(organization=organization, status=ChartStatus.SIGNED)
+        .select_related("appointment", "appointment__location", "provider")
+        .order_by("appointment__start", "pk")
+    )
+    invoices = payments = 0
+    for chart in charts:
+        appointment = chart.appointment
+        invoice, _ = billing.build_invoice_from_chart(appointment=appointment, actor=desk)
+        if rng.random() < 0.12:
+            billing.add_line(
+                invoice=invoice,
+                actor=desk,
+                kind=LineKind.RETAIL,
+                product=retail[rng.choice(RETAIL)],
+                quantity=1,
+            )
+        if chart.provider is not None and rng.random() < 0.3:
+            services = sum(
+                line.amount_cents
+                for line in InvoiceLine.objects.filter(invoice=invoice, kind=LineKind.SERVICE)
+            )
+            tip = (services * rng.choice((10, 15, 20)) // 100) // 100 * 100
+            if tip > 0:
+                billing.add_tip(
+                    invoice=invoice, actor=desk, provider=chart.provider, amount_cents=tip
+                )
+        closed = appointment.end + timedelta(minutes=rng.randint(2, 15))
+        invoice.refresh_from_db()
+        if invoice.total_cents == 0:
+            # A complimentary follow-up: nothing to charge, so no invoice stays open.
+            billing.void_invoice(
+                invoice=invoice, actor=desk, reason="Complimentary follow-up", now=closed
+            )
+            continue
+        invoice = billing.issue_invoice(invoice=invoice, actor=desk, now=closed)
+        total = invoice.total_cents
+        roll = rng.random()
+        if roll < 0.08 and total > 2_000:
+            cash = total // 2 // 100 * 100
+            tenders = [
+                billing.TenderIn("cash", cash),
+                billing.TenderIn("card_external", total - cash, f"T{rng.randint(100000, 999999)}"),
+            ]
+        elif roll < 0.2:
+            tenders = [billing.TenderIn("cash", total)]
+        else:
+            tenders = [billing.TenderIn("card_external", total, f"T{rng.randint(100000, 999999)}")]
+        billing.record_payment(
+            invoice=invoice,
+            tenders=tenders,
+            idempotency_key=f"demo-{invoice.pk}",
+            actor=desk,
+            now=closed + timedelta(minutes=1),
+        )
+        invoices += 1
+        payments += len(tenders)
+    return {"invoices": invoices, "payments": payments}
