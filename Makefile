@@ -47,6 +47,7 @@ bench: install
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/clinical.py
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/checkout.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) var/*.sqlite3* node_modules

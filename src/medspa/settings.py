@@ -183,6 +183,11 @@ MEDSPA_BOOKING_GRANULARITY_MINUTES = 15
 MEDSPA_BOOKING_LEAD_MINUTES = 60
 MEDSPA_BOOKING_HORIZON_DAYS = 180
 MEDSPA_IDEMPOTENCY_TTL_HOURS = 24
+# Card payments through Stripe when a secret key is set; without one the card tender is
+# the clinic's own terminal. The API base points at a local fake in tests.
+MEDSPA_STRIPE_SECRET_KEY = os.environ.get("MEDSPA_STRIPE_SECRET_KEY", "")
+MEDSPA_STRIPE_API_BASE = os.environ.get("MEDSPA_STRIPE_API_BASE", "")
+MEDSPA_STRIPE_WEBHOOK_SECRET = os.environ.get("MEDSPA_STRIPE_WEBHOOK_SECRET", "")
 
 # Clinical data is encrypted at rest (docs/decisions/0004-encryption-at-rest.md): Fernet
 # keys, url-safe base64, newest first, comma-separated in MEDSPA_ENCRYPTION_KEYS; never in

@@ -119,6 +119,8 @@ def own_body(ours: Clinic) -> dict[str, Any]:
         "amount_cents": 500,
         "provider": ours.injector.pk,
         "tenders": [{"kind": "cash", "amount_cents": 500}],
+        # The daily close: a till count.
+        "counted_cents": 0,
         "template": 1,
     }
 

@@ -15,6 +15,7 @@ from medspa.core.permissions import MATRIX
 from medspa.scheduling.selectors import Wanted
 from medspa.scheduling.services import book_appointment
 from tests.billing.helpers import billing_names
+from tests.billing.refund_helpers import refund_names
 from tests.clinical.chart_helpers import chart_names
 from tests.conftest import Clinic
 from tests.factories import ClientFactory
@@ -83,6 +84,14 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
         {"description": "SPF 50", "unit_price_cents": 3800},
     ),
     ("billing.void", "POST", "/api/v1/invoices/{invoice}/void", {"reason": "Booked twice"}),
+    # A credit note on a cash-paid invoice, refunded as account credit (no key needed).
+    (
+        "billing.refund",
+        "POST",
+        "/api/v1/invoices/{paid_invoice}/credit-notes",
+        {"amount_cents": 100, "reason": "Price correction", "method": "account_credit"},
+    ),
+    ("billing.close", "GET", "/api/v1/locations/{location}/daily-close", None),
     (
         "aftercare.manage",
         "POST",
@@ -151,6 +160,7 @@ def test_each_role_may_do_exactly_what_the_matrix_says(
         "booked_client": booked.client_id,
         **chart_names(clinic),
         **billing_names(clinic),
+        **refund_names(clinic),
     }
     answers = {}
     for role in Role.values:

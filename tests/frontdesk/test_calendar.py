@@ -34,9 +34,9 @@ def test_signing_in_leads_to_the_calendar(clinic: Clinic) -> None:
     assert clinic.location.name in response.content.decode()
 
 
-def test_billing_starts_on_the_day_sheet(clinic: Clinic) -> None:
+def test_billing_starts_on_the_invoices(clinic: Clinic) -> None:
     response = signed_in(clinic, Role.BILLING).get("/", follow=True)
-    assert response.redirect_chain[-1][0] == "/day-sheet/"
+    assert response.redirect_chain[-1][0] == "/invoices/"
     assert response.status_code == 200
 
 

@@ -7,5 +7,7 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        """Connect the receivers of the floors below (a signed chart builds its invoice)."""
-        import medspa.billing.receivers  # noqa: F401
+        """Connect the receivers of the floors below (a signed chart builds its invoice), and
+        register the Stripe gateway and its card tender (manual until Stripe is configured)."""
+        import medspa.billing.receivers
+        import medspa.billing.stripe_gateway  # noqa: F401

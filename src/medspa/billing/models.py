@@ -227,3 +227,147 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount_cents}"
+
+
+# --- refunds, credit notes and the daily close -----------------------------------------------
+
+
+class RefundMethod(models.TextChoices):
+    ORIGINAL = "original", "To the original method"
+    ACCOUNT_CREDIT = "account_credit", "As account credit"
+
+
+class CreditNoteSequence(models.Model):
+    """The last credit-note number an organization issued; its own series, gap-free."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="+")
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"Credit notes of {self.organization_id}: last {self.last_number}"
+
+
+class CreditNote(models.Model):
+    """A correction of an issued invoice, which is never edited: an amount with its reason.
+
+    On an invoice with a balance it first reduces what the client owes (`applied_cents`);
+    what is left of it on a paid invoice becomes a refund or account credit (`refunds`).
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+    number = models.PositiveIntegerField()
+    amount_cents = models.PositiveIntegerField()
+    applied_cents = models.PositiveIntegerField(default=0)
+    reason = models.CharField(max_length=300)
+    issued_at = models.DateTimeField(default=timezone.now)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    journal_entry_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["issued_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "number"], name="creditnote_unique_number"
+            ),
+            models.CheckConstraint(condition=Q(amount_cents__gt=0), name="creditnote_positive"),
+            models.CheckConstraint(
+                condition=Q(applied_cents__lte=models.F("amount_cents")),
+                name="creditnote_applied_at_most_amount",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Credit note {self.display_number}"
+
+    @property
+    def display_number(self) -> str:
+        return f"CN{self.number:06d}"
+
+
+class Refund(models.Model):
+    """Money given back on an invoice: to the tender it was paid with, or as account credit."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="refunds")
+    # The payment given back; none for account credit granted against the invoice as a whole.
+    payment = models.ForeignKey(
+        Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+    )
+    credit_note = models.ForeignKey(
+        CreditNote, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+    )
+    amount_cents = models.PositiveIntegerField()
+    method = models.CharField(max_length=20, choices=RefundMethod.choices)
+    # The tender kind the money went back to ("cash", "card_external", "account_credit").
+    tender = models.CharField(max_length=30)
+    reason = models.CharField(max_length=300)
+    # The external terminal's refund slip, or the gateway's reference.
+    reference = models.CharField(max_length=200, blank=True)
+    idempotency_key = models.CharField(max_length=200)
+    refunded_at = models.DateTimeField(default=timezone.now)
+    refunded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    journal_entry_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["refunded_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "idempotency_key"], name="refund_unique_idempotency_key"
+            ),
+            models.CheckConstraint(condition=Q(amount_cents__gt=0), name="refund_positive"),
+            models.CheckConstraint(
+                condition=Q(method="account_credit") | Q(payment__isnull=False),
+                name="refund_original_names_payment",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "refunded_at"])]
+
+    def __str__(self) -> str:
+        return f"Refund {self.amount_cents} on {self.invoice_id}"
+
+
+class DailyClose(models.Model):
+    """A location's till count at the end of a business day against the cash expected."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="daily_closes")
+    business_date = models.DateField()
+    # Cash and cheques taken less those refunded that local day; may be below zero.
+    expected_cents = models.IntegerField()
+    counted_cents = models.PositiveIntegerField()
+    difference_cents = models.IntegerField()  # counted - expected: over > 0, short < 0
+    explanation = models.CharField(max_length=500, blank=True)
+    closed_at = models.DateTimeField(default=timezone.now)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
+    )
+    journal_entry_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-business_date", "location_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location", "business_date"], name="dailyclose_one_per_location_day"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    difference_cents=models.F("counted_cents") - models.F("expected_cents")
+                ),
+                name="dailyclose_difference_is_counted_less_expected",
+            ),
+            models.CheckConstraint(
+                condition=Q(difference_cents=0) | ~Q(explanation=""),
+                name="dailyclose_difference_explained",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Close of {self.location_id} on {self.business_date}"
+
+
+from medspa.billing.card_models import CardOnFile, StripeEvent  # noqa: E402,F401

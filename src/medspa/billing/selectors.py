@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet, Sum
+from django.db.models import Prefetch, QuerySet
 
 from medspa.billing.models import Invoice, InvoiceLine, InvoiceStatus, Payment
 from medspa.clients.models import Client
@@ -56,16 +56,7 @@ def invoice_detail(organization: Organization, pk: Any) -> Invoice:
 
 
 def account_credit_available(client: Client) -> int:
-    """The client's account credit in cents: what was granted less what was spent.
+    """The client's account credit in cents: granted by refunds, less what was spent."""
+    from medspa.billing.refunds import credit_balance
 
-    Credit is granted by refunds to account credit (a later part); until then nothing is
-    granted, so the tender is refused with a clear message rather than overdrawn.
-    """
-    granted = 0
-    spent = (
-        Payment.objects.filter(
-            organization_id=client.organization_id, invoice__client=client, kind="account_credit"
-        ).aggregate(total=Sum("amount_cents"))["total"]
-        or 0
-    )
-    return max(granted - spent, 0)
+    return max(credit_balance(client), 0)

@@ -129,9 +129,17 @@ def tax_rates_at(location: Location) -> dict[str, int]:
     )
 
 
+PRICED_FIELDS = ("amount_cents", "discount_cents", "tax_rate_bp", "tax_cents")
+
+
+def _priced(line: InvoiceLine) -> tuple[int, int, int, int]:
+    return (line.amount_cents, line.discount_cents, line.tax_rate_bp, line.tax_cents)
+
+
 def _recalculate(invoice: Invoice) -> None:
     """Price a draft again: percent discounts, the discount's spread, tax per line, totals."""
     lines = list(InvoiceLine.objects.filter(invoice=invoice).order_by("position", "id"))
+    before = {line.pk: _priced(line) for line in lines}
     rates = tax_rates_at(invoice.location)
     charges = [line for line in lines if line.kind in CHARGE_KINDS]
     for line in charges:
@@ -159,9 +167,14 @@ def _recalculate(invoice: Invoice) -> None:
     fees = sum(line.amount_cents for line in lines if line.kind == LineKind.FEE)
     tips = sum(line.amount_cents for line in lines if line.kind == LineKind.TIP)
     tax = sum(line.tax_cents for line in charges)
-    InvoiceLine.objects.bulk_update(
-        lines, ["amount_cents", "discount_cents", "tax_rate_bp", "tax_cents"]
-    )
+    # Write only the lines whose figures moved: `bulk_update` builds a CASE per field over
+    # every line, which cost more than the whole checkout's other queries together.
+    for line in lines:
+        figures = _priced(line)
+        if figures != before[line.pk]:
+            InvoiceLine.objects.filter(pk=line.pk).update(
+                **dict(zip(PRICED_FIELDS, figures, strict=True))
+            )
     invoice.subtotal_cents = gross + fees
     invoice.discount_cents = discount
     invoice.tax_cents = tax
@@ -659,9 +672,14 @@ def record_payment(
                 f"the {money.format_cents(current.balance_cents, current.currency)} owed.",
                 code="overpayment",
             )
+        # A kind's check sees its tenders' sum: two credit tenders must not each spend it all.
+        per_kind: dict[str, tuple[Tender, int]] = {}
         for tender, kind in checked:
+            _, so_far = per_kind.get(kind.kind, (kind, 0))
+            per_kind[kind.kind] = (kind, so_far + tender.amount_cents)
+        for kind, amount in per_kind.values():
             if kind.check is not None:
-                kind.check(current, tender.amount_cents)
+                kind.check(current, amount)
         payments: list[Payment] = []
         for index, (tender, kind) in enumerate(checked):
             result = gateway_named(kind.gateway).authorize(
@@ -746,9 +764,11 @@ def record_payment(
 
 
 def _account_credit_covers(invoice: Invoice, amount_cents: int) -> None:
-    from medspa.billing.selectors import account_credit_available
+    # Credit is granted by refunds (billing/refunds.py); the client row is locked so two
+    # checkouts at once cannot both spend the same credit.
+    from medspa.billing.refunds import lock_client_credit
 
-    available = account_credit_available(invoice.client)
+    available = max(lock_client_credit(invoice.client), 0)
     if amount_cents > available:
         raise Invalid.on(
             "tenders",

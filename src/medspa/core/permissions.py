@@ -53,6 +53,10 @@ MATRIX: dict[str, frozenset[str]] = {
     "billing.checkout": DESK | {Role.BILLING},
     # Voiding an issued invoice reverses a sale in the books: not the front desk.
     "billing.void": MANAGERS | {Role.BILLING},
+    # Refunds and credit notes give money back and reduce revenue: not the front desk.
+    "billing.refund": MANAGERS | {Role.BILLING},
+    # The till count at the end of the day: whoever closes the desk.
+    "billing.close": DESK | {Role.BILLING},
     "aftercare.manage": MANAGERS,
     "aftercare.send": MANAGERS | {Role.PROVIDER},
     "audit.view": MANAGERS,

@@ -5,6 +5,7 @@ from medspa.frontdesk import (
     audit_pages,
     booking,
     chart_pages,
+    checkout_pages,
     client_pages,
     consent_pages,
     daysheet,
@@ -30,6 +31,7 @@ urlpatterns = [
     *chart_pages.urlpatterns,
     *audit_pages.urlpatterns,
     *ledger_pages.urlpatterns,
+    *checkout_pages.urlpatterns,
     *intake_pages.urlpatterns,
     *consent_pages.urlpatterns,
 ]

@@ -98,12 +98,11 @@ def start(request: HttpRequest) -> HttpResponse:
     """Each role's own start page.
 
     Front desk and managers run the day from the calendar; a provider starts on their own
-    column of it; billing starts on the day sheet, the list of the day's visits they
-    reconcile (until the billing pages exist).
+    column of it; billing starts on the invoices, today's and unpaid ones first.
     """
     who = page_staff(request, "schedule.view")
     if who.user.role == Role.BILLING:
-        return redirect("frontdesk:day_sheet")
+        return redirect("frontdesk:invoices")
     return redirect("frontdesk:calendar")
 
 
