@@ -269,3 +269,20 @@ def test_an_invoice_with_payments_is_not_voided(clinic: Clinic) -> None:
     with pytest.raises(Conflict, match="refund"):
         services.void_invoice(invoice=invoice, actor=None, reason="Changed mind")
     assert Invoice.objects.get(pk=invoice.pk).status == "partially_paid"
+
+
+def test_an_invoice_beyond_what_its_columns_hold_is_refused_and_unchanged(clinic: Clinic) -> None:
+    invoice = signed_visit(clinic)
+    lines = invoice.lines.count()
+    for name in ("Package", "Second package"):
+        services.add_line(
+            invoice=invoice, actor=desk(clinic), description=name, unit_price_cents=900_000_000
+        )
+    invoice.refresh_from_db()
+    total = invoice.total_cents
+    with pytest.raises(Invalid, match="totals at most"):
+        services.add_line(
+            invoice=invoice, actor=desk(clinic), description="Third", unit_price_cents=900_000_000
+        )
+    invoice.refresh_from_db()
+    assert invoice.total_cents == total and invoice.lines.count() == lines + 2

@@ -175,6 +175,32 @@ def test_bad_refunds_are_refused_with_clear_reasons(clinic: Clinic, outsider: Cl
     assert not Refund.objects.exists()
 
 
+def test_no_refund_while_money_is_still_owed_and_no_reserved_keys(clinic: Clinic) -> None:
+    invoice = issued(clinic)
+    services.record_payment(
+        invoice=invoice, tenders=[TenderIn("cash", 10000)], idempotency_key=key(), actor=None
+    )
+    # Handing the 100.00 back would leave the books saying the rest is all that is owed.
+    with pytest.raises(Conflict) as refused:
+        refunds.refund_invoice(
+            invoice=invoice,
+            amount_cents=10000,
+            method="original",
+            payment_id=invoice.payments.get().pk,
+            reason="Changed their mind",
+            idempotency_key=key(),
+            actor=None,
+        )
+    assert refused.value.code == "invoice_not_paid" and not Refund.objects.exists()
+    with pytest.raises(Invalid, match="reserved"):
+        services.record_payment(
+            invoice=invoice,
+            tenders=[TenderIn("cash", 100)],
+            idempotency_key=f"{services.INTERNAL_KEY_PREFIX}credit-note:1",
+            actor=None,
+        )
+
+
 def test_a_replayed_key_returns_the_first_refund_and_never_refunds_twice(clinic: Clinic) -> None:
     invoice = paid(clinic)
     cash = invoice.payments.get()

@@ -99,6 +99,7 @@ def test_a_credit_note_becomes_account_credit_the_client_can_see(
         manager,
         f"/api/v1/invoices/{invoice.pk}/credit-notes",
         {"amount_cents": 2500, "reason": "Promotion not applied", "method": "account_credit"},
+        **{"Idempotency-Key": "cn-1"},
     )
 
     assert issued_note.status_code == 201, issued_note.content
@@ -116,8 +117,17 @@ def test_a_credit_note_becomes_account_credit_the_client_can_see(
         manager,
         f"/api/v1/invoices/{open_one.pk}/credit-notes",
         {"amount_cents": 1000, "reason": "Price"},
+        **{"Idempotency-Key": "cn-2"},
     )
     assert on_open.json()["invoice"]["balance_cents"] == 44000
+    # Without a key a retry could credit twice: refused, nothing issued.
+    unkeyed = post(
+        manager,
+        f"/api/v1/invoices/{open_one.pk}/credit-notes",
+        {"amount_cents": 1000, "reason": "Price"},
+    )
+    assert unkeyed.status_code == 422 and "Idempotency-Key" in unkeyed.content.decode()
+    assert open_one.credit_notes.count() == 1
 
 
 def test_the_desk_closes_the_day_at_its_location_only(

@@ -208,6 +208,9 @@ def issue_credit_note(
     """Correct an issued invoice: reduces what is owed, refunds the rest if already paid."""
     who = _caller(request)
     invoice = _invoice(who, invoice_id, "billing.refund")
+    if not idempotency_key:
+        # A credit note can give money back: a retry without a key would give it twice.
+        raise Invalid.on("Idempotency-Key", "Send an Idempotency-Key header: a retry credits once.")
 
     def act() -> tuple[int, dict[str, Any]]:
         note = refunds.issue_credit_note(

@@ -22,7 +22,9 @@ from medspa.billing.tenders import tender_kinds, tender_named
 from medspa.core.audit import record_event
 from medspa.core.errors import Conflict, FieldError, Invalid
 from medspa.core.models import Location, User
-from medspa.ledger.services import MAX_AMOUNT_CENTS, Posting, post_entry
+from medspa.ledger.services import Posting, post_entry
+
+MAX_COUNT_CENTS = 2**31 - 1
 
 
 def drawer_kinds() -> list[str]:
@@ -106,7 +108,8 @@ def close_day(
     now = now or timezone.now()
     if type(counted_cents) is not int or counted_cents < 0:
         raise Invalid.on("counted_cents", "Give the count in whole cents (0 or more).")
-    if counted_cents > MAX_AMOUNT_CENTS:
+    # The count's column is a 32-bit integer (PostgreSQL's integer); a till never holds more.
+    if counted_cents > MAX_COUNT_CENTS:
         raise Invalid.on("counted_cents", "The count is too large.")
     why = _text(explanation, "explanation", required=False, limit=500)
     if business_date > local_today(location, now):

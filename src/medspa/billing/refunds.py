@@ -32,7 +32,7 @@ from medspa.billing.models import (
     Refund,
     RefundMethod,
 )
-from medspa.billing.services import _cents, _event, _locked, _text
+from medspa.billing.services import INTERNAL_KEY_PREFIX, _cents, _event, _locked, _text, client_key
 from medspa.billing.tenders import tender_named
 from medspa.clients.models import Client
 from medspa.core.errors import Conflict, FieldError, Invalid, NotFound
@@ -304,7 +304,7 @@ def refund_invoice(
     and across refunds), a draft or void invoice, an amount that is not whole positive cents.
     """
     now = now or timezone.now()
-    key = _text(idempotency_key, "Idempotency-Key", required=True)
+    key = client_key(idempotency_key)
     amount = _cents(amount_cents, "amount_cents")
     how = _method(method)
     why = _text(reason, "reason", required=True, limit=300)
@@ -328,6 +328,17 @@ def refund_invoice(
                     code="idempotency_key_reused",
                 )
             return RefundTaken(invoice=current, refund=earlier, replayed=True)
+        if current.status == InvoiceStatus.PARTIALLY_PAID:
+            # Money back while money is still owed would forgive the balance in the books:
+            # the client owes the total again. Reduce what is owed with a credit note instead.
+            raise Conflict(
+                f"Invoice {current.display_number} still has "
+                f"{money.format_cents(current.balance_cents, current.currency)} owing: issue "
+                "a credit note to reduce it, or refund once it is paid in full. Nothing was "
+                "refunded.",
+                [FieldError("amount_cents", "The invoice is not fully paid.")],
+                code="invoice_not_paid",
+            )
         refund = _give_back(
             current=current,
             amount_cents=amount,
@@ -458,7 +469,7 @@ def issue_credit_note(
                 reference=note.display_number,
                 received_at=now,
                 received_by=actor,
-                idempotency_key=f"credit-note:{note.pk}",
+                idempotency_key=f"{INTERNAL_KEY_PREFIX}credit-note:{note.pk}",
                 journal_entry_id=entry.pk,
             )
             current.paid_cents += applied
@@ -477,7 +488,7 @@ def issue_credit_note(
                 payment_id=payment_id,
                 reason=f"Credit note {note.display_number}: {why}"[:300],
                 reference=slip,
-                key=f"credit-note:{note.pk}",
+                key=f"{INTERNAL_KEY_PREFIX}credit-note:{note.pk}",
                 actor=actor,
                 now=now,
                 credit_note=note,

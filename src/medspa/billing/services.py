@@ -81,6 +81,19 @@ def _quantity(value: Any, field: str = "quantity") -> Decimal:
     return quantity
 
 
+# Keys the billing code writes itself (a credit note's payment and refund) start with this;
+# a key a client sends may not, so the two can never collide.
+INTERNAL_KEY_PREFIX = "medspa-internal:"
+
+
+def client_key(value: str | None) -> str:
+    """A client's Idempotency-Key, checked: present, short, not in the internal namespace."""
+    key = _text(value, "Idempotency-Key", required=True)
+    if key.startswith(INTERNAL_KEY_PREFIX):
+        raise Invalid.on("Idempotency-Key", "This Idempotency-Key prefix is reserved.")
+    return key
+
+
 def _text(value: str | None, field: str, *, required: bool, limit: int = 200) -> str:
     text = (value or "").strip()
     if required and not text:
@@ -130,6 +143,8 @@ def tax_rates_at(location: Location) -> dict[str, int]:
 
 
 PRICED_FIELDS = ("amount_cents", "discount_cents", "tax_rate_bp", "tax_cents")
+# The invoice's amount columns are 32-bit integers (PostgreSQL's integer): stay inside them.
+MAX_INVOICE_CENTS = 2**31 - 1
 
 
 def _priced(line: InvoiceLine) -> tuple[int, int, int, int]:
@@ -175,6 +190,13 @@ def _recalculate(invoice: Invoice) -> None:
             InvoiceLine.objects.filter(pk=line.pk).update(
                 **dict(zip(PRICED_FIELDS, figures, strict=True))
             )
+    total = gross + fees - discount + tax + tips
+    if gross + fees > MAX_INVOICE_CENTS or total > MAX_INVOICE_CENTS:
+        raise Invalid.on(
+            "lines",
+            f"An invoice totals at most {money.format_cents(MAX_INVOICE_CENTS, invoice.currency)}"
+            ": split the sale over several invoices. Nothing was changed.",
+        )
     invoice.subtotal_cents = gross + fees
     invoice.discount_cents = discount
     invoice.tax_cents = tax
@@ -636,7 +658,7 @@ def record_payment(
     above what is owed, an amount that is not a positive whole number of cents.
     """
     now = now or timezone.now()
-    key = _text(idempotency_key, "Idempotency-Key", required=True)
+    key = client_key(idempotency_key)
     checked = _check_tenders(tenders)
     with transaction.atomic():
         current = _locked(invoice)

@@ -197,7 +197,9 @@ class StripeGateway:
             intent = stripe_client().v1.payment_intents.capture(
                 reference,
                 {"amount_to_capture": amount_cents},
-                {"idempotency_key": f"medspa-capture-{idempotency_key}"},
+                # Scoped by the PaymentIntent, which belongs to one clinic: clinics share the
+                # one Stripe account's key space, and their own keys may coincide.
+                {"idempotency_key": f"medspa-capture-{reference}-{idempotency_key}"},
             )
         except stripe.StripeError as error:
             raise _refused(error) from error
@@ -212,7 +214,8 @@ class StripeGateway:
         try:
             refund = stripe_client().v1.refunds.create(
                 {"payment_intent": reference, "amount": amount_cents},
-                {"idempotency_key": f"medspa-refund-{idempotency_key}"},
+                # Scoped by the PaymentIntent (one clinic's), as capture is.
+                {"idempotency_key": f"medspa-refund-{reference}-{idempotency_key}"},
             )
         except stripe.StripeError as error:
             raise _refused(error, field="amount_cents") from error
