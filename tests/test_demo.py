@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from io import StringIO
 from itertools import pairwise
+from typing import Any
 
 import pytest
 from django.contrib.auth import authenticate
-from django.core.management import call_command
-from django.core.management.base import CommandError
-from django.db.models import F, Q
+from django.db import transaction
+from django.db.models import F
+from django.test import override_settings
 
 from medspa.clients.models import MEDICAL_FLAGS, Client, MedicalHistory
 from medspa.core.audit import verify_chain
 from medspa.core.models import AuditEvent, Organization, Role, User
-from medspa.demo import DEMO_PASSWORD, DEMO_SLUG, DemoError, DemoSummary, build_demo, demo_logins
+from medspa.demo import DEMO_PASSWORD, DEMO_SLUG, DemoSummary, build_demo, demo_logins
 from medspa.scheduling import engine
 from medspa.scheduling.models import (
     ACTIVE_STATUSES,
@@ -59,9 +60,20 @@ def fingerprint() -> Fingerprint:
     )
 
 
-@pytest.fixture
-def demo() -> DemoSummary:
-    return build()
+@pytest.fixture(scope="module")
+def demo(django_db_setup: None, django_db_blocker: Any) -> Iterator[DemoSummary]:
+    """One demo clinic for the whole module, rolled back at its end.
+
+    Building it costs tens of seconds (clinical records, the books); every test here only
+    reads it, inside its own savepoint of this transaction. Tests that need an empty
+    database (reset, the command) live in test_demo_command.py.
+    """
+    # The tests' fast hasher (conftest), here too: the demo's logins are checked against it.
+    fast = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    with django_db_blocker.unblock(), transaction.atomic(), fast:
+        summary = build()
+        yield summary
+        transaction.set_rollback(True)
 
 
 @pytest.mark.django_db
@@ -86,18 +98,6 @@ def test_the_demo_clinic_builds(demo: DemoSummary) -> None:
     event = AuditEvent.objects.get(organization=org, action="demo.loaded")
     assert event.data["appointments"] == demo.appointments
     assert verify_chain(org) is None
-
-
-@pytest.mark.django_db
-def test_the_same_seed_gives_the_same_clinic_and_another_seed_another() -> None:
-    build(1)
-    first = fingerprint()
-    build(1, reset=True)
-    assert fingerprint() == first
-    build(2, reset=True)
-    second = fingerprint()
-    assert second != first
-    assert {row[:3] for row in second} != {row[:3] for row in first}
 
 
 @pytest.mark.django_db
@@ -183,28 +183,6 @@ def test_one_login_per_role_with_the_demo_password(demo: DemoSummary) -> None:
     resource = Resource.objects.get(user=provider)
     assert resource.kind == ResourceKind.PROVIDER and resource.name == provider.full_name
     assert authenticate(email=logins[0][1], password="wrong") is None
-
-
-@pytest.mark.django_db
-def test_the_command_builds_once_and_reset_refuses_other_data() -> None:
-    out = StringIO()
-    call_command("demo", seed=3, weeks_past=1, weeks_future=1, stdout=out)
-    assert "Built the demo clinic" in out.getvalue()
-    assert "frontdesk@demo.medspa.example" in out.getvalue()
-    count = Appointment.objects.count()
-
-    out = StringIO()
-    call_command("demo", seed=4, stdout=out)
-    assert "already loaded" in out.getvalue()
-    assert Appointment.objects.count() == count
-    with pytest.raises(DemoError):
-        build_demo(seed=4, now=NOW)
-
-    Organization.objects.create(name="Another clinic", slug="another")
-    with pytest.raises(CommandError, match="other organizations"):
-        call_command("demo", seed=4, reset=True, stdout=StringIO())
-    assert Appointment.objects.count() == count
-    assert Organization.objects.filter(Q(slug=DEMO_SLUG) | Q(slug="another")).count() == 2
 
 
 @pytest.mark.django_db
