@@ -43,6 +43,7 @@ from medspa.clinical.models import (
     InjectableKind,
     PhotoKind,
 )
+from medspa.clinical.selectors import owned_services
 from medspa.clinical.signals import chart_signed
 from medspa.core.audit import record_event
 from medspa.core.errors import Conflict, FieldError, Invalid, NotFound
@@ -784,16 +785,6 @@ def templates_for(organization: Organization, appointment: Appointment) -> list[
     )
 
 
-def _services(organization: Organization, ids: Iterable[int]) -> list[Service]:
-    wanted = set(ids)
-    found = list(Service.objects.filter(organization=organization, pk__in=wanted))
-    missing = sorted(wanted - {s.pk for s in found})
-    if missing:
-        reason = f"No service with id {missing[0]} in your organization."
-        raise NotFound(reason, [FieldError("services", reason)])
-    return found
-
-
 def _template_values(
     organization: Organization, values: dict[str, Any], current: AftercareTemplate | None
 ) -> dict[str, Any]:
@@ -829,7 +820,7 @@ def create_aftercare_template(
         clean = _template_values(
             organization, {"name": name, "subject": subject, "body": body}, None
         )
-        services = _services(organization, service_ids)
+        services = owned_services(organization, service_ids)
         template = AftercareTemplate.objects.create(organization=organization, **clean)
         template.services.set(services)
         record_event(
@@ -862,7 +853,7 @@ def update_aftercare_template(
             current.is_active = bool(changes["is_active"])
         current.save()
         if changes.get("services") is not None:
-            current.services.set(_services(organization, changes["services"]))
+            current.services.set(owned_services(organization, changes["services"]))
         record_event(
             organization=organization,
             actor=actor,

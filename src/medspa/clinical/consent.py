@@ -28,6 +28,7 @@ from PIL import Image, UnidentifiedImageError
 from medspa.catalog.models import Service
 from medspa.clients.models import Client
 from medspa.clinical.models import ConsentSignature, ConsentTemplate, ConsentTemplateVersion
+from medspa.clinical.selectors import owned_services
 from medspa.core.audit import record_event
 from medspa.core.errors import Conflict, FieldError, Invalid, NotFound
 from medspa.core.models import Organization, User
@@ -357,17 +358,6 @@ def _event(
     )
 
 
-def _services(organization: Organization, service_ids: Iterable[int]) -> list[Service]:
-    """The organization's services with these ids; an unknown or foreign id answers 404."""
-    wanted = set(service_ids)
-    found = list(Service.objects.filter(organization=organization, pk__in=wanted))
-    missing = sorted(wanted - {s.pk for s in found})
-    if missing:
-        reason = f"No service with id {missing[0]} in your organization."
-        raise NotFound(reason, [FieldError("services", reason)])
-    return found
-
-
 def _clean_name(name: str) -> str:
     name = " ".join(name.split())
     if not name or len(name) > 200:
@@ -451,7 +441,7 @@ def create_template(
     body = _clean_body(body)
     if ConsentTemplate.objects.filter(organization=organization, name__iexact=name).exists():
         raise Invalid.on("name", f"A consent named {name!r} already exists.")
-    services = _services(organization, service_ids)
+    services = owned_services(organization, service_ids)
     template = ConsentTemplate.objects.create(
         organization=organization, name=name, valid_days=valid_days
     )
@@ -608,7 +598,7 @@ def attach_services(
 ) -> ConsentTemplate:
     """Ask clients booking these services to sign this consent."""
     template = _owned_template(organization, template)
-    services = _services(organization, service_ids)
+    services = owned_services(organization, service_ids)
     template.services.add(*services)
     _event(
         organization, actor, "services_attached", template, services=sorted(s.pk for s in services)
@@ -626,7 +616,7 @@ def detach_services(
 ) -> ConsentTemplate:
     """Stop asking clients booking these services to sign this consent."""
     template = _owned_template(organization, template)
-    services = _services(organization, service_ids)
+    services = owned_services(organization, service_ids)
     template.services.remove(*services)
     _event(
         organization, actor, "services_detached", template, services=sorted(s.pk for s in services)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db.models import Prefetch, QuerySet
 
 from medspa.catalog.models import Service
 from medspa.clinical.models import IntakeQuestion, IntakeTemplate, IntakeTemplateVersion
+from medspa.core.errors import FieldError, NotFound
 from medspa.core.models import Organization
 from medspa.core.selectors import get_owned
 
@@ -77,3 +80,17 @@ def current_version_for_service(
     """The first (by template name) of the service's current published versions, if any."""
     versions = current_versions_for_service(organization, service)
     return versions[0] if versions else None
+
+
+def owned_services(organization: Organization, service_ids: Iterable[int]) -> list[Service]:
+    """The organization's services with these ids; an unknown or foreign id answers 404.
+
+    Shared by intake forms, consents and aftercare, which all attach to services.
+    """
+    wanted = set(service_ids)
+    found = list(Service.objects.filter(organization=organization, pk__in=wanted))
+    missing = sorted(wanted - {s.pk for s in found})
+    if missing:
+        reason = f"No service with id {missing[0]} in your organization."
+        raise NotFound(reason, [FieldError("services", reason)])
+    return found

@@ -13,9 +13,9 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from medspa.catalog.models import Service
 from medspa.clinical import intake_rules
 from medspa.clinical.models import IntakeQuestion, IntakeTemplate, IntakeTemplateVersion
+from medspa.clinical.selectors import owned_services
 from medspa.core.audit import record_event
 from medspa.core.errors import Conflict, FieldError, Invalid, NotFound
 from medspa.core.models import Organization, User
@@ -52,17 +52,6 @@ def _event(
         object_id=template_id,
         data=data,
     )
-
-
-def _services(organization: Organization, service_ids: Iterable[int]) -> list[Service]:
-    """The organization's services with these ids; an unknown or foreign id answers 404."""
-    wanted = set(service_ids)
-    found = list(Service.objects.filter(organization=organization, pk__in=wanted))
-    missing = sorted(wanted - {s.pk for s in found})
-    if missing:
-        reason = f"No service with id {missing[0]} in your organization."
-        raise NotFound(reason, [FieldError("services", reason)])
-    return found
 
 
 def _locked_draft(
@@ -110,7 +99,7 @@ def create_template(
     name = _clean_name(name)
     if IntakeTemplate.objects.filter(organization=organization, name__iexact=name).exists():
         raise Invalid.on("name", f"A form named {name!r} already exists.")
-    services = _services(organization, service_ids)
+    services = owned_services(organization, service_ids)
     template = IntakeTemplate.objects.create(
         organization=organization, name=name, description=description.strip()
     )
@@ -361,7 +350,7 @@ def attach_services(
 ) -> IntakeTemplate:
     """Ask clients booking these services to fill this form."""
     _check_owner(organization, template)
-    services = _services(organization, service_ids)
+    services = owned_services(organization, service_ids)
     template.services.add(*services)
     _event(
         organization, actor, "services_attached", template, services=sorted(s.pk for s in services)
@@ -379,7 +368,7 @@ def detach_services(
 ) -> IntakeTemplate:
     """Stop asking clients booking these services to fill this form."""
     _check_owner(organization, template)
-    services = _services(organization, service_ids)
+    services = owned_services(organization, service_ids)
     template.services.remove(*services)
     _event(
         organization, actor, "services_detached", template, services=sorted(s.pk for s in services)
