@@ -104,7 +104,13 @@ def _text(value: str | None, field: str, *, required: bool, limit: int = 200) ->
 
 
 def _locked(invoice: Invoice) -> Invoice:
-    return Invoice.objects.select_for_update().select_related("organization").get(pk=invoice.pk)
+    # The organization and location come along (tax rates and the books need them) without
+    # being locked: only the invoice row is, so one clinic's checkouts do not queue up.
+    return (
+        Invoice.objects.select_for_update(of=("self",))
+        .select_related("organization", "location")
+        .get(pk=invoice.pk)
+    )
 
 
 def _locked_draft(invoice: Invoice) -> Invoice:
@@ -151,11 +157,12 @@ def _priced(line: InvoiceLine) -> tuple[int, int, int, int]:
     return (line.amount_cents, line.discount_cents, line.tax_rate_bp, line.tax_cents)
 
 
-def _recalculate(invoice: Invoice) -> None:
-    """Price a draft again: percent discounts, the discount's spread, tax per line, totals."""
-    lines = list(InvoiceLine.objects.filter(invoice=invoice).order_by("position", "id"))
-    before = {line.pk: _priced(line) for line in lines}
-    rates = tax_rates_at(invoice.location)
+def _price(invoice: Invoice, lines: Sequence[InvoiceLine], rates: dict[str, int]) -> None:
+    """Price lines in memory: percent discounts, the discount's spread, tax per line, totals.
+
+    Sets each line's figures and the invoice's totals; writes nothing, so a new draft's lines
+    are inserted already priced and an existing draft writes only what moved.
+    """
     charges = [line for line in lines if line.kind in CHARGE_KINDS]
     for line in charges:
         line.tax_rate_bp = rates.get(line.tax_category, 0)
@@ -182,14 +189,6 @@ def _recalculate(invoice: Invoice) -> None:
     fees = sum(line.amount_cents for line in lines if line.kind == LineKind.FEE)
     tips = sum(line.amount_cents for line in lines if line.kind == LineKind.TIP)
     tax = sum(line.tax_cents for line in charges)
-    # Write only the lines whose figures moved: `bulk_update` builds a CASE per field over
-    # every line, which cost more than the whole checkout's other queries together.
-    for line in lines:
-        figures = _priced(line)
-        if figures != before[line.pk]:
-            InvoiceLine.objects.filter(pk=line.pk).update(
-                **dict(zip(PRICED_FIELDS, figures, strict=True))
-            )
     total = gross + fees - discount + tax + tips
     if gross + fees > MAX_INVOICE_CENTS or total > MAX_INVOICE_CENTS:
         raise Invalid.on(
@@ -201,10 +200,29 @@ def _recalculate(invoice: Invoice) -> None:
     invoice.discount_cents = discount
     invoice.tax_cents = tax
     invoice.tip_cents = tips
-    invoice.total_cents = gross + fees - discount + tax + tips
-    invoice.save(
-        update_fields=["subtotal_cents", "discount_cents", "tax_cents", "tip_cents", "total_cents"]
-    )
+    invoice.total_cents = total
+
+
+TOTAL_FIELDS = ["subtotal_cents", "discount_cents", "tax_cents", "tip_cents", "total_cents"]
+
+
+def _recalculate(invoice: Invoice) -> list[InvoiceLine]:
+    """Price a saved draft again and write what moved; returns its lines in order."""
+    lines = list(InvoiceLine.objects.filter(invoice=invoice).order_by("position", "id"))
+    before = {line.pk: _priced(line) for line in lines}
+    totals = tuple(getattr(invoice, field) for field in TOTAL_FIELDS)
+    _price(invoice, lines, tax_rates_at(invoice.location))
+    # Write only the lines whose figures moved: `bulk_update` builds a CASE per field over
+    # every line, which cost more than the whole checkout's other queries together.
+    for line in lines:
+        figures = _priced(line)
+        if figures != before[line.pk]:
+            InvoiceLine.objects.filter(pk=line.pk).update(
+                **dict(zip(PRICED_FIELDS, figures, strict=True))
+            )
+    if tuple(getattr(invoice, field) for field in TOTAL_FIELDS) != totals:
+        invoice.save(update_fields=TOTAL_FIELDS)
+    return lines
 
 
 def _next_position(invoice: Invoice) -> int:
@@ -240,7 +258,7 @@ def build_invoice_from_chart(
     """
     with transaction.atomic():
         visit = (
-            Appointment.objects.select_for_update()
+            Appointment.objects.select_for_update(of=("self",))
             .select_related("organization", "location", "client")
             .get(pk=appointment.pk)
         )
@@ -315,8 +333,9 @@ def build_invoice_from_chart(
                         product_id=product.pk if product else None,
                     )
                 )
+        _price(invoice, lines, tax_rates_at(visit.location))
         InvoiceLine.objects.bulk_create(lines)
-        _recalculate(invoice)
+        invoice.save(update_fields=TOTAL_FIELDS)
         record_event(
             organization=organization,
             actor=actor,
@@ -561,8 +580,7 @@ def issue_invoice(*, invoice: Invoice, actor: User | None, now: datetime | None 
     now = now or timezone.now()
     with transaction.atomic():
         current = _locked_draft(invoice)
-        _recalculate(current)  # the tax rates as they are now, at the moment of issue
-        lines = list(InvoiceLine.objects.filter(invoice=current).order_by("position"))
+        lines = _recalculate(current)  # the tax rates as they are now, at the moment of issue
         if not lines:
             raise Invalid.on("lines", "Add what was sold before issuing the invoice.")
         unpriced = [line.description for line in lines if line.needs_price]
@@ -777,11 +795,7 @@ def record_payment(
             total_cents=total,
             status=current.status,
         )
-    payments = list(
-        Payment.objects.filter(
-            organization_id=current.organization_id, idempotency_key=key
-        ).order_by("split_index")
-    )
+    # bulk_create set the ids (RETURNING on SQLite and PostgreSQL): no need to read them back.
     return PaymentTaken(invoice=current, payments=payments, replayed=False)
 
 

@@ -21,6 +21,8 @@ __all__ = [
 ]
 
 DEMO_PASSWORD = "demo"
+# A quarter of history: enough months of visits and books for reports and the ledger.
+DEFAULT_WEEKS_PAST = 13
 DEMO_SLUG = "lumen-demo"
 DEMO_ORGANIZATION_NAME = "Lumen Aesthetics"
 
@@ -73,7 +75,7 @@ def build_demo(
     seed: int = 1,
     reset: bool = False,
     now: datetime | None = None,
-    weeks_past: int = 3,
+    weeks_past: int = DEFAULT_WEEKS_PAST,
     weeks_future: int = 3,
     busyness: float = 1.0,
 ) -> DemoSummary:

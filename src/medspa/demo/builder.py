@@ -28,6 +28,7 @@ from medspa.clients.models import Client, ClientTag, CommunicationConsent, Medic
 from medspa.core.audit import record_event
 from medspa.core.models import Location, Organization, Role, User
 from medspa.demo import (
+    DEFAULT_WEEKS_PAST,
     DEMO_ORGANIZATION_NAME,
     DEMO_PASSWORD,
     DEMO_SLUG,
@@ -307,34 +308,40 @@ SERVICES: tuple[_Service, ...] = (
     _Service(
         name=TOX_ONE,
         category=ServiceCategory.INJECTABLE,
-        price_cents=35_000,
+        price_cents=5_000,
         provider="neurotoxin",
         room="treatment_room",
         segments=(("Assessment and injection", 30, P + R),),
         weights=(15, 20),
-        description="Botox, Dysport or Xeomin for one area (frown lines, forehead or crow's feet).",
+        description=(
+            "Botox, Dysport or Xeomin for one area (frown lines, forehead or crow's feet): "
+            "the injection fee; each unit used is charged from the chart."
+        ),
         color="#3498db",
     ),
     _Service(
         name=TOX_THREE,
         category=ServiceCategory.INJECTABLE,
-        price_cents=75_000,
+        price_cents=7_500,
         provider="neurotoxin",
         room="treatment_room",
         segments=(("Assessment and injection", 45, P + R),),
         weights=(8, 10),
-        description="Frown lines, forehead and crow's feet in one visit.",
+        description=(
+            "Frown lines, forehead and crow's feet in one visit: the injection fee; "
+            "each unit used is charged from the chart."
+        ),
         color="#2e86c1",
     ),
     _Service(
         name="Lip flip",
         category=ServiceCategory.INJECTABLE,
-        price_cents=15_000,
+        price_cents=5_000,
         provider="neurotoxin",
         room="treatment_room",
         segments=(("Injection", 15, P + R),),
         weights=(3, 3),
-        description="A few units of neurotoxin above the upper lip.",
+        description="A few units of neurotoxin above the upper lip (units charged as used).",
         color="#5dade2",
     ),
     _Service(
@@ -351,56 +358,62 @@ SERVICES: tuple[_Service, ...] = (
     _Service(
         name="Lip filler",
         category=ServiceCategory.INJECTABLE,
-        price_cents=75_000,
+        price_cents=10_000,
         provider="dermal_filler",
         room="treatment_room",
         segments=(_NUMB, ("Injection", 40, P + R)),
         weights=(6, 7),
-        description="One syringe of hyaluronic acid filler; numbing cream first (processing time).",
+        description=(
+            "Hyaluronic acid filler, charged per syringe used; numbing cream first "
+            "(processing time)."
+        ),
         color="#e74c3c",
     ),
     _Service(
         name="Cheek filler (2 syringes)",
         category=ServiceCategory.INJECTABLE,
-        price_cents=150_000,
+        price_cents=10_000,
         provider="dermal_filler",
         room="treatment_room",
         segments=(_NUMB, ("Injection", 45, P + R)),
         weights=(3, 3),
-        description="Mid-face volume with two syringes of filler.",
+        description="Mid-face volume, usually two syringes (charged per syringe used).",
         color="#cb4335",
     ),
     _Service(
         name="Under-eye filler",
         category=ServiceCategory.INJECTABLE,
-        price_cents=95_000,
+        price_cents=10_000,
         provider="dermal_filler",
         room="treatment_room",
         segments=(_NUMB, ("Injection", 40, P + R)),
         weights=(2, 2),
-        description="Tear-trough filler by cannula.",
+        description="Tear-trough filler by cannula (charged per syringe used).",
         color="#ec7063",
     ),
     _Service(
         name="Chin and jawline filler",
         category=ServiceCategory.INJECTABLE,
-        price_cents=160_000,
+        price_cents=10_000,
         provider="dermal_filler",
         room="treatment_room",
         segments=(_NUMB, ("Injection", 50, P + R)),
         weights=(1, 1),
-        description="Two syringes to define chin and jaw.",
+        description="Usually two syringes to define chin and jaw (charged per syringe used).",
         color="#b03a2e",
     ),
     _Service(
         name="Sculptra biostimulator",
         category=ServiceCategory.INJECTABLE,
-        price_cents=95_000,
+        price_cents=10_000,
         provider="dermal_filler",
         room="treatment_room",
         segments=(("Cleanse and map", 10, P + R), ("Injection and massage", 35, P + R)),
         weights=(1, 1),
-        description="Poly-L-lactic acid to rebuild collagen; a series of two to three sessions.",
+        description=(
+            "Poly-L-lactic acid to rebuild collagen, charged per vial used; a series of two "
+            "to three sessions."
+        ),
         color="#943126",
     ),
     _Service(
@@ -809,7 +822,7 @@ def build(
     seed: int = 1,
     reset: bool = False,
     now: datetime | None = None,
-    weeks_past: int = 3,
+    weeks_past: int = DEFAULT_WEEKS_PAST,
     weeks_future: int = 3,
     busyness: float = 1.0,
 ) -> DemoSummary:

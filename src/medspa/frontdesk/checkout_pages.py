@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from medspa.billing import services
 from medspa.billing.models import PAYABLE, Invoice, InvoiceLine, InvoiceStatus, LineKind
-from medspa.billing.selectors import invoice_detail, invoices_for
+from medspa.billing.selectors import invoice_detail, invoice_of, invoices_for
 from medspa.billing.tenders import tender_named
 from medspa.catalog.models import Product, ProductCategory
 from medspa.clients.models import Client
@@ -148,6 +148,9 @@ def _checkout_page(
     values: dict[str, str] | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    if "lines" not in getattr(invoice, "_prefetched_objects_cache", {}):
+        # A form's refusal: the action read the bare invoice; the page needs it whole.
+        invoice = _invoice(who, invoice.pk)
     currency = invoice.currency
     may_checkout = can(who.user, "billing.checkout")
     draft = invoice.is_draft
@@ -237,7 +240,11 @@ def _back(invoice: Invoice, anchor: str = "") -> HttpResponse:
 def _act(request: HttpRequest, pk: int, action: str = "billing.checkout") -> tuple[Staff, Invoice]:
     """The invoice a form posts to, in the caller's organization, and a role that may act."""
     who = page_staff(request, "billing.view")
-    invoice = _invoice(who, pk)
+    # One query: the services lock and read what they need; a refusal re-reads the page.
+    try:
+        invoice = invoice_of(who.organization, pk)
+    except DomainError:
+        raise Http404("No such invoice.") from None
     if not can(who.user, action):
         raise Http404("No such invoice.")
     return who, invoice

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from medspa.core.audit import audit_context
 from medspa.demo import (
+    DEFAULT_WEEKS_PAST,
     DEMO_ORGANIZATION_NAME,
     DEMO_PASSWORD,
     DEMO_SLUG,
@@ -20,8 +21,9 @@ from medspa.demo import (
 
 class Command(BaseCommand):
     help = (
-        "Load the demo clinic (two locations, staff, services, clients and six weeks of "
-        "appointments). --reset empties a database that holds only the demo and builds it anew."
+        "Load the demo clinic (two locations, staff, services, clients, a quarter of past "
+        "visits checked out into the books and three weeks ahead). --reset empties a database "
+        "that holds only the demo and builds it anew."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -31,7 +33,7 @@ class Command(BaseCommand):
             action="store_true",
             help="Rebuild: flush the database first (refused if it holds more than the demo).",
         )
-        parser.add_argument("--weeks-past", type=int, default=3)
+        parser.add_argument("--weeks-past", type=int, default=DEFAULT_WEEKS_PAST)
         parser.add_argument("--weeks-future", type=int, default=3)
         parser.add_argument(
             "--busyness", type=float, default=1.0, help="Scale the number of appointments."
