@@ -214,3 +214,33 @@ def test_past_visits_are_checked_out_and_the_books_balance(demo: DemoSummary) ->
     assert books.debit_cents == books.credit_cents > 0
     receivable = next(r for r in books.rows if r.key == "accounts_receivable")
     assert receivable.debit_cents == receivable.credit_cents  # nothing left owing
+
+
+@pytest.mark.django_db
+def test_the_demo_desk_gave_some_money_back_and_closed_every_past_day(demo: DemoSummary) -> None:
+    from medspa.billing.close import local_today
+    from medspa.billing.models import DailyClose, Payment, Refund
+    from medspa.ledger.selectors import trial_balance
+
+    org = Organization.objects.get(slug=DEMO_SLUG)
+    given = Refund.objects.filter(organization=org)
+    assert given.exists()
+    for refund in given.select_related("invoice"):
+        assert refund.amount_cents <= refund.invoice.paid_cents
+        assert refund.reason
+    closes = DailyClose.objects.filter(organization=org).select_related("location")
+    assert closes.exists()
+    # Every past local day that took cash at a location is closed; today's till stays open.
+    for close in closes:
+        assert close.business_date < local_today(close.location, NOW)
+        assert close.difference_cents == 0 or close.explanation
+    cash_days = {
+        (p.invoice.location_id, p.received_at.astimezone(p.invoice.location.zone).date())
+        for p in Payment.objects.filter(organization=org, kind="cash").select_related(
+            "invoice__location"
+        )
+    }
+    closed = {(c.location_id, c.business_date) for c in closes}
+    assert {day for day in cash_days if day[1] < local_today(closes[0].location, NOW)} <= closed
+    books = trial_balance(org, None, None)
+    assert books.debit_cents == books.credit_cents

@@ -4,15 +4,20 @@ Runs after the clinical records, from its own random stream. Each completed visi
 signed chart is invoiced from the chart, sometimes with a retail product and a tip, issued
 when the visit ended and paid at once (mostly by card on the terminal, some in cash, a few
 split), all through the billing services, so the ledger holds what a real desk would post.
+A few clients bring back an unopened retail product (a refund to the card or cash) or get
+goodwill account credit, and every past business day with money in the drawer is closed
+with a till count that now and then is a few dollars off, with the reason.
 """
 
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from medspa.billing import close as till
+from medspa.billing import refunds
 from medspa.billing import services as billing
-from medspa.billing.models import InvoiceLine, LineKind, TaxCategory
+from medspa.billing.models import Invoice, InvoiceLine, LineKind, RefundMethod, TaxCategory
 from medspa.catalog.models import Product, ProductCategory, ProductUnit
 from medspa.clinical.models import Chart, ChartStatus
 from medspa.core.models import Location, Organization, Role, User
@@ -68,6 +73,9 @@ def check_out_past_visits(
         .order_by("appointment__start", "pk")
     )
     invoices = payments = 0
+    # Local business days that took money, per location, and the last payment's time.
+    days: dict[tuple[int, date], datetime] = {}
+    returns: list[tuple[Invoice, datetime]] = []
     for chart in charts:
         appointment = chart.appointment
         invoice, _ = billing.build_invoice_from_chart(appointment=appointment, actor=desk)
@@ -110,13 +118,109 @@ def check_out_past_visits(
             tenders = [billing.TenderIn("cash", total)]
         else:
             tenders = [billing.TenderIn("card_external", total, f"T{rng.randint(100000, 999999)}")]
+        paid_at = closed + timedelta(minutes=1)
         billing.record_payment(
             invoice=invoice,
             tenders=tenders,
             idempotency_key=f"demo-{invoice.pk}",
             actor=desk,
-            now=closed + timedelta(minutes=1),
+            now=paid_at,
         )
         invoices += 1
         payments += len(tenders)
-    return {"invoices": invoices, "payments": payments}
+        location = appointment.location
+        days[(location.pk, paid_at.astimezone(location.zone).date())] = paid_at
+        if rng.random() < 0.03:
+            returns.append((invoice, paid_at))
+    given = _refunds(returns, desk=desk, now=now, rng=rng, days=days)
+    closes = _close_days(organization, days, desk=desk, now=now, rng=rng)
+    return {"invoices": invoices, "payments": payments, "refunds": given, "closes": closes}
+
+
+GOODWILL = (
+    "Goodwill: bruising took longer to settle than expected",
+    "Goodwill: the visit started 30 minutes late",
+    "Goodwill: touch-up needed after the first treatment",
+)
+
+
+def _refunds(
+    returns: list[tuple[Invoice, datetime]],
+    *,
+    desk: User | None,
+    now: datetime,
+    rng: random.Random,
+    days: dict[tuple[int, date], datetime],
+) -> int:
+    """A returned retail product back to the tender it was paid with, or goodwill credit."""
+    given = 0
+    for invoice, paid_at in returns:
+        when = paid_at + timedelta(days=rng.randint(1, 6), hours=rng.randint(0, 3))
+        if when >= now:
+            continue
+        invoice.refresh_from_db()  # paid since it was issued
+        retail = invoice.lines.filter(kind=LineKind.RETAIL).first()
+        payment = invoice.payments.order_by("-amount_cents").first()
+        if retail is not None and payment is not None:
+            amount = retail.amount_cents - retail.discount_cents + retail.tax_cents
+            amount = min(amount, payment.amount_cents)
+            method, reason = RefundMethod.ORIGINAL, f"Returned unopened: {retail.description}"
+        elif rng.random() < 0.4:
+            # Part of what was paid, never all of it: the visit happened.
+            amount = min(rng.choice((2_500, 5_000, 7_500)), invoice.paid_cents // 2)
+            payment, method, reason = None, RefundMethod.ACCOUNT_CREDIT, rng.choice(GOODWILL)
+        else:
+            continue
+        if amount <= 0:
+            continue
+        refunds.refund_invoice(
+            invoice=invoice,
+            amount_cents=amount,
+            method=method,
+            reason=reason,
+            idempotency_key=f"demo-refund-{invoice.pk}",
+            actor=desk,
+            payment_id=payment.pk if payment is not None else None,
+            now=when,
+        )
+        key = (invoice.location_id, when.astimezone(invoice.location.zone).date())
+        days[key] = max(days.get(key, when), when)
+        given += 1
+    return given
+
+
+TILL_REASONS = (
+    "Change given twice for one cash payment",
+    "A cheque counted twice at the previous close",
+    "Coins short after making change all day",
+)
+
+
+def _close_days(
+    organization: Organization,
+    days: dict[tuple[int, date], datetime],
+    *,
+    desk: User | None,
+    now: datetime,
+    rng: random.Random,
+) -> int:
+    """Close each past business day: the count matches, or is a few dollars off, explained."""
+    locations = {loc.pk: loc for loc in Location.objects.filter(organization=organization)}
+    closes = 0
+    for (location_id, business_date), last in sorted(days.items()):
+        location = locations[location_id]
+        if business_date >= till.local_today(location, now):
+            continue  # today's till is still open: the desk closes it tonight
+        expected = till.expected_cash(location, business_date)
+        drift = rng.choice((-2_000, -500, -100, 100, 1_000)) if rng.random() < 0.06 else 0
+        counted = max(expected + drift, 0)
+        till.close_day(
+            location=location,
+            business_date=business_date,
+            counted_cents=counted,
+            explanation=rng.choice(TILL_REASONS) if counted != expected else "",
+            actor=desk,
+            now=min(last + timedelta(hours=1), now),
+        )
+        closes += 1
+    return closes
