@@ -453,6 +453,13 @@ def _free_promotions(invoice: Invoice, *, why: str, line_id: int | None = None) 
     return release_redemptions(invoice=invoice, why=why, line_id=line_id)
 
 
+def _check_promotions(invoice: Invoice, lines: list[InvoiceLine]) -> None:
+    # A code's minimum spend holds at issue too: lines may have gone since it was applied.
+    from medspa.billing.promotions import check_before_issue
+
+    check_before_issue(invoice, lines)
+
+
 def add_discount(
     *,
     invoice: Invoice,
@@ -592,9 +599,7 @@ def issue_invoice(*, invoice: Invoice, actor: User | None, now: datetime | None 
             raise Invalid.on(
                 "lines", f"Set a price for {', '.join(unpriced)} before issuing the invoice."
             )
-        from medspa.billing.promotions import check_before_issue
-
-        check_before_issue(current, lines)
+        _check_promotions(current, lines)
         current.number = _take_number(current.organization)
         current.issued_at = now
         current.issued_by = actor
