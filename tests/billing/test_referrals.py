@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections import Counter
 from typing import Any
 
 import pytest
 from django.test import Client as HttpClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from medspa.billing import referrals, refunds, services
 from medspa.billing.models import Invoice, InvoiceStatus, Payment
@@ -284,3 +287,39 @@ def test_the_client_record_shows_and_sets_who_referred_them(
     theirs = HttpClient()
     theirs.force_login(outsider.users[Role.OWNER])
     assert theirs.get(f"/clients/{newcomer.pk}/referral").status_code == 404
+
+
+# --- the invariant ------------------------------------------------------------------------
+
+PAYMENT = st.tuples(st.integers(0, 1), st.sampled_from([5000, 15000, 45000]), st.booleans())
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(payments=st.lists(PAYMENT, min_size=1, max_size=8))
+@pytest.mark.django_db
+def test_credit_is_granted_once_when_an_invoice_is_first_paid_and_the_books_balance(
+    payments: list[tuple[int, int, bool]],
+) -> None:
+    # Examples share the test's transaction: each one works in a clinic of its own.
+    clinic = build_clinic("Hypothesis")
+    programme(clinic, credit=2500)
+    newcomer, referrer = referred(clinic)
+    invoices = [issued(clinic, h, client=newcomer) for h in (10, 14)]
+    last_key: str | None = None
+    for which, cents, replay in payments:
+        invoice = Invoice.objects.get(pk=invoices[which].pk)
+        key = last_key if replay and last_key else uuid.uuid4().hex
+        with contextlib.suppress(DomainError):  # a replay of another amount, a paid invoice
+            pay(invoice, min(cents, invoice.balance_cents) or cents, key=key)
+        last_key = key
+    paid_any = Invoice.objects.filter(client=newcomer, status=InvoiceStatus.PAID).exists()
+    grants = JournalEntry.objects.filter(
+        organization=clinic.organization, source_type="referral"
+    ).count()
+    assert grants == (1 if paid_any else 0)
+    assert refunds.credit_balance(referrer) == 2500 * grants
+    assert trial_balance(clinic.organization).balanced
