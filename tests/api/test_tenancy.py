@@ -17,6 +17,7 @@ from medspa.scheduling.models import Appointment, ResourceBlock, WorkingHours
 from medspa.scheduling.selectors import Wanted
 from medspa.scheduling.services import book_appointment
 from tests.billing.helpers import their_billing_ids
+from tests.billing.promotion_helpers import their_promotion_ids
 from tests.clinical.chart_helpers import chart_ids
 from tests.clinical.consent_helpers import their_consent_ids
 from tests.conftest import Clinic
@@ -64,6 +65,7 @@ def their_ids(theirs: Clinic) -> dict[str, int]:
         "block": block.pk,
         **chart_ids(theirs),
         **their_billing_ids(theirs),
+        **their_promotion_ids(theirs),
         **their_consent_ids(theirs, appointment),
         **their_intake_ids(theirs, appointment),
         **their_ledger_ids(theirs),
@@ -122,6 +124,9 @@ def own_body(ours: Clinic) -> dict[str, Any]:
         # The daily close: a till count.
         "counted_cents": 0,
         "template": 1,
+        # Promotions: a code to apply, a referrer to record.
+        "code": "WELCOME10",
+        "referrer": ours.client.pk,
     }
 
 
@@ -167,6 +172,12 @@ ROUTES_WITHOUT_IDS = {
     ("POST", "/api/v1/consents/templates"),  # its service ids: see the body test below
     ("GET", "/api/v1/ledger/accounts"),  # a list: tests/ledger/test_api.py shows only the own
     ("GET", "/api/v1/ledger/trial-balance"),  # sums of the own lines: tests/ledger/test_api.py
+    # The caller's own codes and programme: tests/billing/test_promotions.py and
+    # test_referrals.py show another organization's never appear.
+    ("GET", "/api/v1/promotion-codes"),
+    ("POST", "/api/v1/promotion-codes"),
+    ("GET", "/api/v1/referral-programme"),
+    ("PUT", "/api/v1/referral-programme"),
 }
 
 

@@ -93,6 +93,12 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ),
     ("billing.close", "GET", "/api/v1/locations/{location}/daily-close", None),
     (
+        "promotions.manage",
+        "POST",
+        "/api/v1/promotion-codes",
+        {"code": "WALK10", "percent_bp": 1000},
+    ),
+    (
         "aftercare.manage",
         "POST",
         "/api/v1/aftercare/templates",

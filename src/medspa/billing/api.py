@@ -98,6 +98,9 @@ class LineOut(Schema):
     tax_rate_bp: int
     tax_cents: int
     discount_percent_bp: int | None
+    # What a discount covers: "" every charge; a promotion code's "services", "retail" or
+    # "category:<tax category>".
+    discount_scope: str
     reason: str
     needs_price: bool
     provider: int | None

@@ -169,6 +169,9 @@ class InvoiceLine(models.Model):
     # A discount: by percent (basis points) or a fixed amount, always with its reason.
     discount_percent_bp = models.PositiveIntegerField(null=True, blank=True)
     reason = models.CharField(max_length=300, blank=True)
+    # What a discount spreads over: empty for every charge, else a promotion code's scope
+    # ("services", "retail", "category:<tax category>"; see promotion_models.line_in_scope).
+    discount_scope = models.CharField(max_length=24, blank=True)
     # No price found (a charted product with no catalog price): issuing is refused until set.
     needs_price = models.BooleanField(default=False)
     # The provider a tip goes to, or who performed the service (commission reports).
@@ -371,3 +374,9 @@ class DailyClose(models.Model):
 
 
 from medspa.billing.card_models import CardOnFile, StripeEvent  # noqa: E402,F401
+from medspa.billing.promotion_models import (  # noqa: E402,F401
+    PromotionCode,
+    PromotionRedemption,
+    Referral,
+    ReferralProgramme,
+)

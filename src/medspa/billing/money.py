@@ -100,3 +100,51 @@ def format_cents(amount_cents: int, currency: str = "USD") -> str:
     sign = "-" if amount_cents < 0 else ""
     whole, cents = divmod(abs(amount_cents), 100)
     return f"{sign}{whole:,}.{cents:02d} {currency}"
+
+
+@dataclass(frozen=True)
+class Discount:
+    """A discount as asked: a percent (basis points) of what it covers, or an amount.
+
+    `covers` says which charges it applies to, one flag a charge; None covers them all.
+    """
+
+    percent_bp: int | None
+    amount_cents: int
+    covers: Sequence[bool] | None = None
+
+
+def spread_discounts(
+    amounts: Sequence[int], discounts: Sequence[Discount]
+) -> tuple[list[int], list[int]]:
+    """What each discount takes, in order, and each charge's share of them all.
+
+    Each discount takes at most what is left of the charges it covers, so no charge goes
+    below zero. When every discount covers every charge, their sum is spread once by amount
+    (largest remainder); when one covers only some, each is spread in turn over what is
+    left of the charges it covers, so a services-only code never lowers a retail line.
+    """
+    covers = [d.covers if d.covers is not None else [True] * len(amounts) for d in discounts]
+    scoped = any(d.covers is not None for d in discounts)
+    left = list(amounts)
+    taken: list[int] = []
+    shares = [0] * len(amounts)
+    for discount, flags in zip(discounts, covers, strict=True):
+        base = sum(a for a, f in zip(amounts, flags, strict=True) if f)
+        wanted = (
+            percent_of(base, discount.percent_bp)
+            if discount.percent_bp is not None
+            else discount.amount_cents
+        )
+        room = sum(x for x, f in zip(left, flags, strict=True) if f)
+        if not scoped:
+            room -= sum(taken)  # `left` is not spread per line in this case
+        take = max(min(wanted, room), 0)
+        taken.append(take)
+        if scoped:
+            part = allocate(take, [x if f else 0 for x, f in zip(left, flags, strict=True)])
+            left = [x - p for x, p in zip(left, part, strict=True)]
+            shares = [s + p for s, p in zip(shares, part, strict=True)]
+    if not scoped:
+        shares = allocate(sum(taken), amounts) if amounts else []
+    return taken, shares

@@ -32,6 +32,7 @@ from medspa.billing.models import (
     Refund,
     RefundMethod,
 )
+from medspa.billing.promotion_models import Referral
 from medspa.billing.services import INTERNAL_KEY_PREFIX, _cents, _event, _locked, _text, client_key
 from medspa.billing.tenders import tender_named
 from medspa.clients.models import Client
@@ -118,7 +119,14 @@ def credit_balance(client: Client) -> int:
             organization_id=client.organization_id, invoice__client=client, kind=ACCOUNT_CREDIT
         )
     )
-    return granted - spent
+    # Credit earned by referring other clients (billing/referrals.py).
+    referred = _sum(
+        Referral.objects.filter(
+            organization_id=client.organization_id, referrer=client, granted_at__isnull=False
+        ),
+        "granted_cents",
+    )
+    return granted + referred - spent
 
 
 @dataclass(frozen=True)
@@ -127,25 +135,41 @@ class CreditMovement:
 
     at: datetime
     amount_cents: int
-    invoice_id: int
+    # None for referral credit: the invoice that earned it is the referred client's.
+    invoice_id: int | None
     what: str
 
 
 def credit_history(client: Client, limit: int = 200) -> list[CreditMovement]:
-    """The client's account credit granted and spent, newest first (two queries)."""
+    """The client's account credit granted and spent, newest first (three queries)."""
     granted = Refund.objects.filter(
         organization_id=client.organization_id, invoice__client=client, tender=ACCOUNT_CREDIT
     ).order_by("-refunded_at", "-id")[:limit]
     spent = Payment.objects.filter(
         organization_id=client.organization_id, invoice__client=client, kind=ACCOUNT_CREDIT
     ).order_by("-received_at", "-id")[:limit]
-    moves = [
-        CreditMovement(r.refunded_at, r.amount_cents, r.invoice_id, f"Refund: {r.reason}")
-        for r in granted
-    ] + [
-        CreditMovement(p.received_at, -p.amount_cents, p.invoice_id, "Spent on an invoice")
-        for p in spent
-    ]
+    earned = (
+        Referral.objects.filter(
+            organization_id=client.organization_id, referrer=client, granted_at__isnull=False
+        )
+        .select_related("client")
+        .order_by("-granted_at", "-id")[:limit]
+    )
+    moves = (
+        [
+            CreditMovement(r.refunded_at, r.amount_cents, r.invoice_id, f"Refund: {r.reason}")
+            for r in granted
+        ]
+        + [
+            CreditMovement(r.granted_at, r.granted_cents, None, f"Referral credit: {r.client}")
+            for r in earned
+            if r.granted_at is not None
+        ]
+        + [
+            CreditMovement(p.received_at, -p.amount_cents, p.invoice_id, "Spent on an invoice")
+            for p in spent
+        ]
+    )
     return sorted(moves, key=lambda m: m.at, reverse=True)[:limit]
 
 

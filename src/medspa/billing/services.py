@@ -31,6 +31,7 @@ from medspa.billing.models import (
     TaxCategory,
     TaxRate,
 )
+from medspa.billing.promotion_models import line_in_scope
 from medspa.billing.tenders import Tender, register_tender, tender_kinds, tender_named
 from medspa.catalog.models import Product, ProductCategory
 from medspa.clinical.models import Chart, ChartStatus
@@ -167,25 +168,29 @@ def _price(invoice: Invoice, lines: Sequence[InvoiceLine], rates: dict[str, int]
     for line in charges:
         line.tax_rate_bp = rates.get(line.tax_category, 0)
     gross = sum(line.amount_cents for line in charges)
-    # Discounts in order; each takes at most what is left, so the total never goes below 0.
-    left = gross
-    for line in lines:
-        if line.kind != LineKind.DISCOUNT:
-            continue
-        if line.discount_percent_bp is not None:
-            wanted = money.percent_of(gross, line.discount_percent_bp)
-        else:
-            wanted = line.unit_price_cents  # the amount asked; what it takes may be less
-        taken = min(wanted, left)
-        left -= taken
-        line.amount_cents = -taken
-    discount = gross - left
-    priced = money.price_charges(
-        [money.Charge(line.amount_cents, line.tax_rate_bp) for line in charges], discount
+    # Discounts in order; each takes at most what is left of what it covers (all charges,
+    # or a promotion code's scope), so no line and no total ever goes below 0.
+    discounts = [line for line in lines if line.kind == LineKind.DISCOUNT]
+    taken, shares = money.spread_discounts(
+        [line.amount_cents for line in charges],
+        [
+            money.Discount(
+                percent_bp=line.discount_percent_bp,
+                # The amount asked; what it takes may be less.
+                amount_cents=line.unit_price_cents,
+                covers=[line_in_scope(line.discount_scope, c.kind, c.tax_category) for c in charges]
+                if line.discount_scope
+                else None,
+            )
+            for line in discounts
+        ],
     )
-    for line, result in zip(charges, priced, strict=True):
-        line.discount_cents = result.discount_cents
-        line.tax_cents = result.tax_cents
+    for line, take in zip(discounts, taken, strict=True):
+        line.amount_cents = -take
+    discount = sum(taken)
+    for line, share in zip(charges, shares, strict=True):
+        line.discount_cents = share
+        line.tax_cents = money.tax_on(line.amount_cents - share, line.tax_rate_bp)
     fees = sum(line.amount_cents for line in lines if line.kind == LineKind.FEE)
     tips = sum(line.amount_cents for line in lines if line.kind == LineKind.TIP)
     tax = sum(line.tax_cents for line in charges)
@@ -446,8 +451,32 @@ def remove_line(*, invoice: Invoice, line: InvoiceLine, actor: User | None) -> N
         target = line_of(current, line.pk)
         kind, amount = target.kind, target.amount_cents
         target.delete()
+        freed = _free_promotions(current, why="line removed", line_id=line.pk)
         _recalculate(current)
-        _event(current, actor, "line_removed", line=line.pk, kind=kind, amount_cents=amount)
+        _event(
+            current,
+            actor,
+            "line_removed",
+            line=line.pk,
+            kind=kind,
+            amount_cents=amount,
+            **({"promotion_codes_freed": freed} if freed else {}),
+        )
+
+
+def _free_promotions(invoice: Invoice, *, why: str, line_id: int | None = None) -> list[str]:
+    # A promotion code's use is counted while its line is on a live invoice (billing/
+    # promotions.py, which builds on this module: imported here when needed).
+    from medspa.billing.promotions import release_redemptions
+
+    return release_redemptions(invoice=invoice, why=why, line_id=line_id)
+
+
+def _check_promotions(invoice: Invoice, lines: list[InvoiceLine]) -> None:
+    # A code's minimum spend holds at issue too: lines may have gone since it was applied.
+    from medspa.billing.promotions import check_before_issue
+
+    check_before_issue(invoice, lines)
 
 
 def add_discount(
@@ -588,6 +617,7 @@ def issue_invoice(*, invoice: Invoice, actor: User | None, now: datetime | None 
             raise Invalid.on(
                 "lines", f"Set a price for {', '.join(unpriced)} before issuing the invoice."
             )
+        _check_promotions(current, lines)
         current.number = _take_number(current.organization)
         current.issued_at = now
         current.issued_by = actor
@@ -787,6 +817,12 @@ def record_payment(
             else InvoiceStatus.PARTIALLY_PAID
         )
         current.save(update_fields=["paid_cents", "status"])
+        if current.status == InvoiceStatus.PAID:
+            # Paid in full: a referral programme may owe the client's referrer credit, in
+            # this same transaction (billing/referrals.py builds on this module).
+            from medspa.billing.referrals import grant_referral_credit
+
+            grant_referral_credit(invoice=current, actor=actor, now=now)
         _event(
             current,
             actor,
@@ -857,11 +893,19 @@ def void_invoice(
             )
             current.void_entry_id = reversal.pk
         was = current.status
+        freed = _free_promotions(current, why="invoice voided")
         current.status = InvoiceStatus.VOID
         current.voided_at = now
         current.void_reason = why
         current.save(update_fields=["status", "voided_at", "void_reason", "void_entry_id"])
-        _event(current, actor, "invoice_voided", was=was, reason=why)
+        _event(
+            current,
+            actor,
+            "invoice_voided",
+            was=was,
+            reason=why,
+            **({"promotion_codes_freed": freed} if freed else {}),
+        )
     return current
 
 

@@ -57,6 +57,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "billing.refund": MANAGERS | {Role.BILLING},
     # The till count at the end of the day: whoever closes the desk.
     "billing.close": DESK | {Role.BILLING},
+    # Promotion codes and the referral programme: offers that cost revenue, set by managers.
+    "promotions.manage": MANAGERS,
     "aftercare.manage": MANAGERS,
     "aftercare.send": MANAGERS | {Role.PROVIDER},
     "audit.view": MANAGERS,

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from medspa.billing import services
 from medspa.billing.models import PAYABLE, Invoice, InvoiceLine, InvoiceStatus, LineKind
+from medspa.billing.referrals import first_visit_discount_offer
 from medspa.billing.selectors import invoice_detail, invoice_of, invoices_for
 from medspa.billing.tenders import tender_named
 from medspa.catalog.models import Product, ProductCategory
@@ -229,6 +230,8 @@ def _checkout_page(
         context["tip_provider"] = values.get("provider") or next(
             (str(r.line.provider_id) for r in context["rows"] if r.line.provider_id), ""
         )
+        offer = first_visit_discount_offer(invoice)  # a referred client's first visit
+        context["referral_offer"] = _percent_text(offer[1]).rstrip("%") if offer else ""
     return render(request, "frontdesk/checkout/page.html", context, status=status)
 
 

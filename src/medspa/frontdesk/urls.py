@@ -12,6 +12,7 @@ from medspa.frontdesk import (
     intake_pages,
     ledger_pages,
     manage,
+    promotion_pages,
     security,
     views,
 )
@@ -34,4 +35,5 @@ urlpatterns = [
     *checkout_pages.urlpatterns,
     *intake_pages.urlpatterns,
     *consent_pages.urlpatterns,
+    *promotion_pages.urlpatterns,
 ]

@@ -33,6 +33,10 @@ SYSTEM_ACCOUNTS: tuple[SystemAccount, ...] = (
     SystemAccount("refunds", "4910", "Refunds given", "revenue"),
     SystemAccount("cash_over_short", "6000", "Cash over and short", "expense"),
     SystemAccount("processing_fees", "6100", "Card processing fees", "expense"),
+    # Account credit granted to a client for referring another (docs/decisions/0010): a
+    # marketing cost, not a discount on a sale; created for existing organizations on first
+    # use, since posting to a missing system key runs ensure_chart_of_accounts.
+    SystemAccount("referral_rewards", "6200", "Referral rewards", "expense"),
 )
 
 ACCOUNT_KEYS: frozenset[str] = frozenset(a.key for a in SYSTEM_ACCOUNTS)
