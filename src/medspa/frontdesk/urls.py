@@ -4,6 +4,7 @@ from medspa.frontdesk import (
     appointments,
     audit_pages,
     booking,
+    card_pages,
     chart_pages,
     checkout_pages,
     client_pages,
@@ -34,4 +35,5 @@ urlpatterns = [
     *checkout_pages.urlpatterns,
     *intake_pages.urlpatterns,
     *consent_pages.urlpatterns,
+    *card_pages.urlpatterns,
 ]
