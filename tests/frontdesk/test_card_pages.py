@@ -164,7 +164,7 @@ def test_the_card_on_file_pays_at_checkout_once_even_when_tapped_twice(
     invoice = issued(clinic)
     browser = signed_in(clinic)
     page = browser.get(f"/invoices/{invoice.pk}/").content.decode()
-    assert "Visa ending 4242 · exp 12/2034" in page
+    assert "Visa ending 4242</option>" in page
     form = {
         "idempotency_key": field(page, "idempotency_key"),
         "amount_card_external": "",

@@ -12,6 +12,7 @@
   if (typeof window.Stripe !== "function" || !form.dataset.publishableKey) {
     status.textContent = "Stripe's card form could not load. Check the connection (or the clinic's Stripe publishable key) and reload the page.";
     save.disabled = true;
+    document.getElementById("card-element").hidden = true;
     return;
   }
   const stripe = window.Stripe(form.dataset.publishableKey);
