@@ -126,6 +126,10 @@ class FakeStripe:
                 return self._confirm_setup(self._get(si), params)
             case ("GET", ["payment_methods", pm]):
                 return self._payment_method(pm)
+            case ("POST", ["payment_methods", pm, "detach"]):
+                method = self._get(pm)
+                method["customer"] = None
+                return method
             case ("POST", ["refunds"]):
                 return self._refund(params)
         raise _Failure(404, {"type": "invalid_request_error", "message": f"No {method} {path}."})

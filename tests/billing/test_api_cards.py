@@ -127,19 +127,38 @@ def test_the_list_shows_usable_cards_first_and_keeps_removed_ones(
 
 
 def test_removing_a_card_deactivates_it_and_keeps_its_history(
-    clinic: Clinic, api_as: Caller, stripe_on: FakeStripe
+    clinic: Clinic, api_as: Caller, stripe_on: FakeStripe, django_capture_on_commit_callbacks: Any
 ) -> None:
     card = keep_card(clinic.client, desk(clinic))
     caller = api_as(desk(clinic))
 
-    removed = caller.delete(f"/api/v1/cards/{card.pk}")
-    again = caller.delete(f"/api/v1/cards/{card.pk}")
+    with django_capture_on_commit_callbacks(execute=True):
+        removed = caller.delete(f"/api/v1/cards/{card.pk}")
+        again = caller.delete(f"/api/v1/cards/{card.pk}")
 
     assert removed.status_code == again.status_code == 200
     assert removed.json()["active"] is False
     card.refresh_from_db()
     assert not card.is_active and card.consent_text == CONSENT
     assert AuditEvent.objects.filter(action="billing.card_removed").count() == 1
+    # Taken off the client's Stripe customer too, once.
+    detach = f"/v1/payment_methods/{card.stripe_payment_method_id}/detach"
+    assert len(stripe_on.posts_to(detach)) == 1
+    assert stripe_on.objects[card.stripe_payment_method_id]["customer"] is None
+
+
+def test_a_card_is_removed_even_when_stripe_cannot_detach_it(
+    clinic: Clinic,
+    api_as: Caller,
+    stripe_on: FakeStripe,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    card = keep_card(clinic.client, desk(clinic))
+    settings.MEDSPA_STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens
+    with django_capture_on_commit_callbacks(execute=True):
+        removed = api_as(desk(clinic)).delete(f"/api/v1/cards/{card.pk}")
+    assert removed.status_code == 200 and removed.json()["active"] is False
 
 
 # --- paying with a card on file ------------------------------------------------------------

@@ -12,6 +12,7 @@ gateway in the ChargeRequest, with the organization and the invoice's client.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -37,6 +38,7 @@ from medspa.core.permissions import require
 from medspa.core.selectors import get_owned
 
 CONSENT_LIMIT = 4000
+logger = logging.getLogger(__name__)
 
 
 def configured() -> bool:
@@ -452,8 +454,20 @@ def save_card_on_file(
     return saved
 
 
+def _detach(payment_method: str) -> None:
+    """Take the card off the Stripe customer too; our row already stops every charge."""
+    try:
+        stripe_client().v1.payment_methods.detach(payment_method)
+    except (stripe.StripeError, Conflict) as error:
+        logger.warning("Stripe kept %s attached (%s); it is never charged.", payment_method, error)
+
+
 def remove_card_on_file(*, card: CardOnFile, actor: User) -> CardOnFile:
-    """Stop charging the card (the consent and its record stay, for the history)."""
+    """Stop charging the card (the consent and its record stay, for the history).
+
+    When Stripe is set up the card is also detached from the client's Stripe customer once
+    the removal is committed; if Stripe cannot be reached then, the removal stands.
+    """
     require(actor, "billing.cards")
     with transaction.atomic():
         current = CardOnFile.objects.select_for_update().get(pk=card.pk)
@@ -468,6 +482,9 @@ def remove_card_on_file(*, card: CardOnFile, actor: User) -> CardOnFile:
                 object_id=current.pk,
                 data={"client": current.client_id},
             )
+            if configured():
+                method = current.stripe_payment_method_id
+                transaction.on_commit(lambda: _detach(method))
     return current
 
 
