@@ -10,14 +10,20 @@ from typing import Any
 
 import pytest
 from django.test import Client as HttpClient
+from django.test import override_settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from medspa.billing import services
 from medspa.billing.card_models import CardOnFile
 from medspa.billing.gateways import CardRef, ChargeRequest, ManualGateway
 from medspa.billing.models import Invoice, InvoiceStatus, Payment
 from medspa.core.audit import AuditEvent
+from medspa.core.errors import Conflict, Invalid
 from medspa.core.models import Role, User
 from medspa.ledger.models import JournalEntry
+from medspa.ledger.selectors import trial_balance
 from tests.billing.card_helpers import (
     CONSENT,
     card_row,
@@ -25,9 +31,9 @@ from tests.billing.card_helpers import (
     keep_card,
     stripe_on,
 )
-from tests.billing.fake_stripe import FakeStripe
+from tests.billing.fake_stripe import FakeStripe, shared_fake
 from tests.billing.helpers import balanced, botox_priced, desk, signed_visit
-from tests.conftest import Clinic
+from tests.conftest import Clinic, build_clinic
 from tests.factories import ClientFactory
 
 Caller = Callable[[User], HttpClient]
@@ -390,3 +396,72 @@ def test_the_outsiders_client_and_card_are_not_found_on_every_card_route(
     theirs.refresh_from_db()
     assert theirs.is_active
     assert len(stripe_on.requests) == requests_before
+
+
+# --- every charge Stripe made is one payment in the books ----------------------------------
+
+CARD_MOVES = st.lists(
+    st.tuples(
+        st.sampled_from(["good_card", "declining_card", "card_and_cash", "replay"]),
+        st.integers(min_value=1, max_value=40000),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@hsettings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(moves=CARD_MOVES)
+@pytest.mark.django_db
+def test_random_card_payments_declines_and_replays_charge_exactly_what_the_books_hold(
+    moves: list[tuple[str, int]],
+) -> None:
+    fake = shared_fake()
+    fake.reset()
+    with override_settings(
+        MEDSPA_STRIPE_SECRET_KEY="sk_test_medspa", MEDSPA_STRIPE_API_BASE=fake.url
+    ):
+        clinic = build_clinic("Cards")
+        good = keep_card(clinic.client, desk(clinic))
+        declining = keep_card(clinic.client, desk(clinic), "pm_card_chargeCustomerFail")
+        invoice = issued(clinic)
+        last: tuple[str, list[services.TenderIn]] | None = None
+        for step, (move, amount) in enumerate(moves):
+            if move == "replay" and last is not None:
+                key, tenders = last
+            else:
+                card = declining if move == "declining_card" else good
+                tenders = [
+                    services.TenderIn("card_on_file", amount, card=CardRef(card_on_file_id=card.pk))
+                ]
+                if move == "card_and_cash":
+                    tenders.append(services.TenderIn("cash", 100))
+                key = f"move-{step}"
+            try:
+                services.record_payment(
+                    invoice=invoice, tenders=tenders, idempotency_key=key, actor=desk(clinic)
+                )
+                last = (key, tenders)
+            except (Invalid, Conflict):
+                pass  # declined or above the balance: nothing recorded
+        charged = sorted(
+            o["amount"]
+            for o in fake.objects.values()
+            if o["object"] == "payment_intent" and o["status"] == "succeeded"
+        )
+        kept = sorted(
+            Payment.objects.filter(invoice=invoice, gateway="stripe").values_list(
+                "amount_cents", flat=True
+            )
+        )
+        assert charged == kept
+        tb = trial_balance(clinic.organization)
+        assert tb.debit_cents == tb.credit_cents
+        card_clearing = next(r for r in tb.rows if r.key == "card_clearing")
+        assert card_clearing.balance_cents == sum(kept)
+        invoice.refresh_from_db()
+        assert invoice.paid_cents <= invoice.total_cents

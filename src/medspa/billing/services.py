@@ -644,7 +644,7 @@ def _check_tenders(tenders: Sequence[TenderIn]) -> list[tuple[TenderIn, Tender]]
         if kind.takes_card and tender.card is None:
             raise Invalid.on(f"tenders.{i}.card", f"Say which card the {kind.label} is.")
         if tender.card is not None and not kind.takes_card:
-            raise Invalid.on(f"tenders.{i}.card", f"{kind.label} is not taken from a card.")
+            raise Invalid.on(f"tenders.{i}.card", f"{kind.label} is not charged to a card here.")
         checked.append((tender, kind))
     # Two charges through a processor cannot both be undone if the second is declined.
     if sum(1 for _, kind in checked if kind.gateway != "manual") > 1:

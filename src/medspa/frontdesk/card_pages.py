@@ -197,10 +197,13 @@ def add_card(request: HttpRequest, client_id: int) -> HttpResponse:
     if request.method == "GET":
         return _add_page(request, who, client)
     given = {
-        name: request.POST.get(name, "").strip()
-        for name in ("setup_intent_id", "client_secret", "consent_text", "agreed")
+        name: request.POST.get(name, "").strip()[:300]
+        for name in ("setup_intent_id", "client_secret", "agreed")
     }
-    given["consent_text"] = given["consent_text"][: stripe_gateway.CONSENT_LIMIT + 1]
+    # One character past the limit, so the service says it is too long rather than cutting.
+    given["consent_text"] = request.POST.get("consent_text", "").strip()[
+        : stripe_gateway.CONSENT_LIMIT + 1
+    ]
     errors: dict[str, str] = {}
     if given["agreed"] != "yes":
         errors["agreed"] = "Tick the box once the client has read and agreed to the consent."
@@ -208,7 +211,7 @@ def add_card(request: HttpRequest, client_id: int) -> HttpResponse:
         try:
             card = stripe_gateway.save_card_on_file(
                 client=client,
-                setup_intent_id=given["setup_intent_id"][:200],
+                setup_intent_id=given["setup_intent_id"],
                 consent_text=given["consent_text"],
                 actor=who.user,
             )
