@@ -188,6 +188,8 @@ MEDSPA_IDEMPOTENCY_TTL_HOURS = 24
 MEDSPA_STRIPE_SECRET_KEY = os.environ.get("MEDSPA_STRIPE_SECRET_KEY", "")
 MEDSPA_STRIPE_API_BASE = os.environ.get("MEDSPA_STRIPE_API_BASE", "")
 MEDSPA_STRIPE_WEBHOOK_SECRET = os.environ.get("MEDSPA_STRIPE_WEBHOOK_SECRET", "")
+# Stripe.js in the browser (the card form on the client record); safe to show.
+MEDSPA_STRIPE_PUBLISHABLE_KEY = os.environ.get("MEDSPA_STRIPE_PUBLISHABLE_KEY", "")
 
 # Clinical data is encrypted at rest (docs/decisions/0004-encryption-at-rest.md): Fernet
 # keys, url-safe base64, newest first, comma-separated in MEDSPA_ENCRYPTION_KEYS; never in

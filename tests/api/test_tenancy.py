@@ -16,6 +16,7 @@ from medspa.core.models import Role
 from medspa.scheduling.models import Appointment, ResourceBlock, WorkingHours
 from medspa.scheduling.selectors import Wanted
 from medspa.scheduling.services import book_appointment
+from tests.billing.card_helpers import their_card_ids
 from tests.billing.helpers import their_billing_ids
 from tests.billing.promotion_helpers import their_promotion_ids
 from tests.clinical.chart_helpers import chart_ids
@@ -66,6 +67,7 @@ def their_ids(theirs: Clinic) -> dict[str, int]:
         **chart_ids(theirs),
         **their_billing_ids(theirs),
         **their_promotion_ids(theirs),
+        **their_card_ids(theirs),
         **their_consent_ids(theirs, appointment),
         **their_intake_ids(theirs, appointment),
         **their_ledger_ids(theirs),
@@ -121,6 +123,9 @@ def own_body(ours: Clinic) -> dict[str, Any]:
         "amount_cents": 500,
         "provider": ours.injector.pk,
         "tenders": [{"kind": "cash", "amount_cents": 500}],
+        # A card kept on file: its confirmed setup and the client's consent.
+        "setup_intent_id": "seti_walk",
+        "consent_text": "I agree.",
         # The daily close: a till count.
         "counted_cents": 0,
         "template": 1,

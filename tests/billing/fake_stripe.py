@@ -2,7 +2,8 @@
 
 Only the endpoints the adapter uses, answering form-encoded requests with Stripe's JSON
 shapes. Test cards as Stripe names them: `pm_card_visa` and `pm_card_mastercard` succeed,
-`pm_card_chargeDeclined` is refused with a 402 `card_error`. A repeated `Idempotency-Key`
+`pm_card_chargeDeclined` is refused with a 402 `card_error`; `pm_card_chargeCustomerFail`
+is kept on file (its setup succeeds) and then declined when charged. A repeated `Idempotency-Key`
 answers the first response again without doing anything, as Stripe does, so tests can count
 what was really done (`fake.done`) apart from every request that arrived (`fake.requests`).
 """
@@ -23,6 +24,14 @@ TEST_CARDS: dict[str, dict[str, Any]] = {
     "pm_card_visa": {"brand": "visa", "last4": "4242", "declines": False},
     "pm_card_mastercard": {"brand": "mastercard", "last4": "4444", "declines": False},
     "pm_card_chargeDeclined": {"brand": "visa", "last4": "0002", "declines": True},
+    "pm_card_chargeCustomerFail": {
+        "brand": "visa",
+        "last4": "0341",
+        "declines": True,
+        "attaches": True,
+        "decline_code": "insufficient_funds",
+        "message": "Your card has insufficient funds.",
+    },
 }
 
 
@@ -117,6 +126,10 @@ class FakeStripe:
                 return self._confirm_setup(self._get(si), params)
             case ("GET", ["payment_methods", pm]):
                 return self._payment_method(pm)
+            case ("POST", ["payment_methods", pm, "detach"]):
+                method = self._get(pm)
+                method["customer"] = None
+                return method
             case ("POST", ["refunds"]):
                 return self._refund(params)
         raise _Failure(404, {"type": "invalid_request_error", "message": f"No {method} {path}."})
@@ -164,8 +177,11 @@ class FakeStripe:
         return self._get(pm)
 
     def _card_declines(self, pm: str) -> bool:
+        return bool(self._test_card(pm).get("declines"))
+
+    def _test_card(self, pm: str) -> dict[str, Any]:
         source = self._payment_method(pm)
-        return bool(TEST_CARDS.get(source.get("test_card", pm), {}).get("declines"))
+        return TEST_CARDS.get(source.get("test_card", pm), {})
 
     def _create_payment_intent(self, params: dict[str, Any]) -> dict[str, Any]:
         amount = int(params.get("amount", 0))
@@ -224,11 +240,12 @@ class FakeStripe:
             )
         pi["payment_method"] = pm
         if self._card_declines(pm):
+            card = self._test_card(pm)
             error = {
                 "type": "card_error",
                 "code": "card_declined",
-                "decline_code": "generic_decline",
-                "message": "Your card was declined.",
+                "decline_code": card.get("decline_code", "generic_decline"),
+                "message": card.get("message", "Your card was declined."),
                 "payment_method": method,
             }
             pi["status"] = "requires_payment_method"
@@ -288,7 +305,7 @@ class FakeStripe:
         test_card = params.get("payment_method", "")
         if test_card not in TEST_CARDS:
             raise _Failure(400, {"type": "invalid_request_error", "message": "Unknown card."})
-        if TEST_CARDS[test_card]["declines"]:
+        if TEST_CARDS[test_card]["declines"] and not TEST_CARDS[test_card].get("attaches"):
             raise _Failure(
                 402,
                 {

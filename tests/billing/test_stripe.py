@@ -140,14 +140,19 @@ def test_the_gateway_retried_with_the_same_key_charges_once(
     clinic: Clinic, fake: FakeStripe
 ) -> None:
     """A lost answer asked again (same key) is Stripe's stored answer, not a second charge."""
-    from medspa.billing.gateways import ChargeRequest
+    from medspa.billing.gateways import CardRef, ChargeRequest
 
     gateway = stripe_gateway.StripeGateway()
-    request = ChargeRequest(amount_cents=2500, currency="USD", tender="card", idempotency_key="k")
-    source = stripe_gateway.CardSource(clinic.organization.pk, "pm_card_visa")
-    with stripe_gateway.paying_with(source):
-        first = gateway.authorize(request)
-        second = gateway.authorize(request)
+    request = ChargeRequest(
+        amount_cents=2500,
+        currency="USD",
+        tender="card",
+        idempotency_key="k",
+        organization_id=clinic.organization.pk,
+        card=CardRef(payment_method="pm_card_visa"),
+    )
+    first = gateway.authorize(request)
+    second = gateway.authorize(request)
     assert first == second and first.status == "captured"
     assert len(fake.requests) == 2 and len(fake.done) == 1
     assert fake.requests[0].idempotency_key == fake.requests[1].idempotency_key
@@ -361,13 +366,10 @@ def test_amounts_reach_stripe_as_the_same_whole_cents(amount: int) -> None:
     gateway = stripe_gateway.StripeGateway()
     from django.test import override_settings
 
-    from medspa.billing.gateways import ChargeRequest
+    from medspa.billing.gateways import CardRef, ChargeRequest
 
-    with (
-        override_settings(
-            MEDSPA_STRIPE_SECRET_KEY="sk_test_medspa", MEDSPA_STRIPE_API_BASE=server.url
-        ),
-        stripe_gateway.paying_with(stripe_gateway.CardSource(1, "pm_card_visa")),
+    with override_settings(
+        MEDSPA_STRIPE_SECRET_KEY="sk_test_medspa", MEDSPA_STRIPE_API_BASE=server.url
     ):
         result = gateway.authorize(
             ChargeRequest(
@@ -375,6 +377,8 @@ def test_amounts_reach_stripe_as_the_same_whole_cents(amount: int) -> None:
                 currency="USD",
                 tender="card",
                 idempotency_key=f"h-{uuid.uuid4().hex}",
+                organization_id=1,
+                card=CardRef(payment_method="pm_card_visa"),
             )
         )
     assert result.amount_cents == amount

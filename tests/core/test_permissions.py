@@ -14,6 +14,7 @@ from medspa.core.models import Role, User
 from medspa.core.permissions import MATRIX
 from medspa.scheduling.selectors import Wanted
 from medspa.scheduling.services import book_appointment
+from tests.billing.card_helpers import card_names
 from tests.billing.helpers import billing_names
 from tests.billing.refund_helpers import refund_names
 from tests.clinical.chart_helpers import chart_names
@@ -84,6 +85,8 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
         {"description": "SPF 50", "unit_price_cents": 3800},
     ),
     ("billing.void", "POST", "/api/v1/invoices/{invoice}/void", {"reason": "Booked twice"}),
+    # Taking a card off file needs no Stripe call (see tests/billing/card_helpers.py).
+    ("billing.cards", "DELETE", "/api/v1/cards/{card}", None),
     # A credit note on a cash-paid invoice, refunded as account credit (no key needed).
     (
         "billing.refund",
@@ -167,6 +170,7 @@ def test_each_role_may_do_exactly_what_the_matrix_says(
         **chart_names(clinic),
         **billing_names(clinic),
         **refund_names(clinic),
+        **card_names(clinic),
     }
     answers = {}
     for role in Role.values:

@@ -17,6 +17,7 @@ from ninja import Field, Router, Schema, Status
 from pydantic import StrictInt
 
 from medspa.billing import services
+from medspa.billing.api_cards import card_ref
 from medspa.billing.models import Invoice, InvoiceLine, Payment
 from medspa.billing.selectors import invoice_detail, invoice_of, invoices_for
 from medspa.catalog.models import Product
@@ -74,6 +75,10 @@ class TenderSchema(Schema):
     kind: Name
     amount_cents: StrictInt
     reference: ShortText = ""
+    # A card tender's card: a card on file's id (kind card_on_file), or a Stripe payment
+    # method a card reader or Stripe.js produced (kind card, when Stripe is set up).
+    card: int | None = None
+    payment_method: ShortText = ""
 
 
 class PaymentIn(Schema):
@@ -308,8 +313,13 @@ def record_payment(
     if not idempotency_key:
         raise Invalid.on("Idempotency-Key", "Send an Idempotency-Key header: a retry pays once.")
     tenders = [
-        services.TenderIn(kind=t.kind, amount_cents=t.amount_cents, reference=t.reference)
-        for t in payload.tenders
+        services.TenderIn(
+            kind=t.kind,
+            amount_cents=t.amount_cents,
+            reference=t.reference,
+            card=card_ref(who.organization, index=i, card=t.card, payment_method=t.payment_method),
+        )
+        for i, t in enumerate(payload.tenders)
     ]
 
     def act() -> tuple[int, dict[str, Any]]:

@@ -3,8 +3,12 @@
 The protocol follows a card processor's payment intent: authorize (optionally capturing at
 once), capture later, refund; each answers with the processor's reference. The `manual`
 gateway touches no network: the cash is in the drawer, the cheque in hand, the external
-terminal printed its slip; it only gives the tender a reference. A Stripe adapter (a later
-part) implements the same methods on PaymentIntents.
+terminal printed its slip; it only gives the tender a reference. The Stripe adapter
+(`stripe_gateway.py`) implements the same methods on PaymentIntents.
+
+A request says whose money it is (the organization) and, for a card tender, which card: a
+card on file by its id, or a payment method a card reader or Stripe.js produced. A gateway
+that takes no card (manual) ignores both.
 """
 
 from __future__ import annotations
@@ -17,6 +21,22 @@ GatewayStatus = Literal["authorized", "captured", "refunded", "failed", "require
 
 
 @dataclass(frozen=True)
+class CardRef:
+    """The card a tender charges: a card on file (our id), or a processor's payment method.
+
+    Exactly one is given. A card on file is charged without the client at the terminal (as
+    they consented when it was saved); a payment method is a card presented now.
+    """
+
+    card_on_file_id: int | None = None
+    payment_method: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.card_on_file_id is None) == (not self.payment_method):
+            raise ValueError("Name one card: a card on file or a payment method.")
+
+
+@dataclass(frozen=True)
 class ChargeRequest:
     """One tender to take: whole cents in the organization's currency."""
 
@@ -24,10 +44,15 @@ class ChargeRequest:
     currency: str
     tender: str
     idempotency_key: str
+    # Whose money: scopes the processor's idempotency keys and any card on file looked up.
+    organization_id: int
     description: str = ""
-    # What the desk typed (cheque number, terminal slip); a processor's token later.
+    # What the desk typed (cheque number, terminal slip).
     reference: str = ""
     capture: bool = True
+    card: CardRef | None = None
+    # The client the card must belong to (a card on file of anyone else is refused).
+    client_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -43,6 +68,9 @@ class GatewayResult:
 
 
 class PaymentGateway(Protocol):
+    """How a tender's money moves. Declines are results (status "failed" with a reason);
+    a request that can never succeed (bad input, an unknown card) raises a DomainError."""
+
     name: str
 
     def authorize(self, request: ChargeRequest) -> GatewayResult:

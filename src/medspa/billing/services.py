@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from medspa.billing import money
-from medspa.billing.gateways import ChargeRequest, gateway_named
+from medspa.billing.gateways import CardRef, ChargeRequest, gateway_named
 from medspa.billing.models import (
     CHARGE_KINDS,
     PAYABLE,
@@ -652,6 +652,8 @@ class TenderIn:
     kind: str
     amount_cents: int
     reference: str = ""
+    # The card a card tender is charged to (see billing.gateways.CardRef).
+    card: CardRef | None = None
 
 
 @dataclass(frozen=True)
@@ -687,7 +689,16 @@ def _check_tenders(tenders: Sequence[TenderIn]) -> list[tuple[TenderIn, Tender]]
             raise Invalid.on(f"tenders.{i}.kind", f"Choose one of: {', '.join(tender_kinds())}.")
         _cents(tender.amount_cents, f"tenders.{i}.amount_cents")
         _text(tender.reference, f"tenders.{i}.reference", required=False)
+        if kind.takes_card and tender.card is None:
+            raise Invalid.on(f"tenders.{i}.card", f"Say which card the {kind.label} is.")
+        if tender.card is not None and not kind.takes_card:
+            raise Invalid.on(f"tenders.{i}.card", f"{kind.label} is not charged to a card here.")
         checked.append((tender, kind))
+    # Two charges through a processor cannot both be undone if the second is declined.
+    if sum(1 for _, kind in checked if kind.gateway != "manual") > 1:
+        raise Invalid.on(
+            "tenders", "Take one card per payment: charge a second card as its own payment."
+        )
     return checked
 
 
@@ -758,8 +769,11 @@ def record_payment(
                     currency=current.currency,
                     tender=kind.kind,
                     idempotency_key=f"{key}:{index}",
+                    organization_id=current.organization_id,
                     description=f"Invoice {current.display_number}",
                     reference=tender.reference.strip(),
+                    card=tender.card,
+                    client_id=current.client_id,
                 )
             )
             if not result.succeeded:

@@ -5,17 +5,17 @@ tender is the clinic's own terminal and nothing calls Stripe); `MEDSPA_STRIPE_AP
 points the SDK elsewhere (a local fake in tests). Every write to Stripe carries an
 idempotency key, so a retried request never charges twice. Amounts are whole cents.
 
-A card payment needs a card: `take_card_payment` names it (a card on file, or a payment
-method the card reader or Stripe.js produced) for the duration of one `record_payment`,
-because the gateway protocol's ChargeRequest carries no card of its own.
+A card payment needs a card: the tender names it (`TenderIn.card`: a card on file, or a
+payment method the card reader or Stripe.js produced) and `record_payment` hands it to the
+gateway in the ChargeRequest, with the organization and the invoice's client.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import stripe
@@ -27,7 +27,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from medspa.billing.card_models import CardOnFile
-from medspa.billing.gateways import ChargeRequest, GatewayResult, register_gateway
+from medspa.billing.gateways import CardRef, ChargeRequest, GatewayResult, register_gateway
 from medspa.billing.models import Invoice
 from medspa.billing.tenders import Tender, register_tender
 from medspa.clients.models import Client
@@ -38,20 +38,34 @@ from medspa.core.permissions import require
 from medspa.core.selectors import get_owned
 
 CONSENT_LIMIT = 4000
+logger = logging.getLogger(__name__)
 
 
 def configured() -> bool:
     return bool(getattr(settings, "MEDSPA_STRIPE_SECRET_KEY", ""))
 
 
+def publishable_key() -> str:
+    """The key Stripe.js uses in the browser (safe to show; it can only collect cards)."""
+    return str(getattr(settings, "MEDSPA_STRIPE_PUBLISHABLE_KEY", "") or "")
+
+
+def not_set_up() -> Conflict:
+    return Conflict(
+        "Card payments are not set up (no Stripe key): take the card on the clinic's terminal.",
+        [FieldError("card", "Stripe is not set up.")],
+        code="stripe_not_configured",
+    )
+
+
+def require_configured() -> None:
+    if not configured():
+        raise not_set_up()
+
+
 def stripe_client() -> stripe.StripeClient:
     """A client per call: settings may change (tests), and no global `stripe.api_base` leaks."""
-    if not configured():
-        raise Conflict(
-            "Card payments through Stripe are not set up; take the card on the terminal.",
-            [FieldError("card", "Stripe is not set up.")],
-            code="stripe_not_configured",
-        )
+    require_configured()
     base = getattr(settings, "MEDSPA_STRIPE_API_BASE", "")
     return stripe.StripeClient(
         settings.MEDSPA_STRIPE_SECRET_KEY,
@@ -94,34 +108,47 @@ def _refused(error: stripe.StripeError, *, field: str = "card") -> Exception:
 
 def _decline_reason(error: stripe.CardError) -> str:
     reason = error.user_message or "the card was declined."
-    code = getattr(error, "code", None)
-    return f"{reason} ({code})" if code else reason
+    # With the issuer's reason (insufficient_funds, expired_card) when Stripe gives one.
+    codes = [getattr(error, "code", None), error.error.decline_code if error.error else None]
+    detail = ": ".join(c for c in codes if c)
+    return f"{reason} ({detail})" if detail else reason
 
 
 # --- the gateway --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class CardSource:
-    """The card one payment is taken from."""
+class _Card:
+    """The card a PaymentIntent is confirmed with, as Stripe names it."""
 
-    organization_id: int
     payment_method: str
     customer: str = ""
-    # A card on file charged without the client at the desk.
+    # A card on file is charged without the client entering it (they consented to that).
     off_session: bool = False
+    card_on_file_id: int | None = None
 
 
-_paying_with: ContextVar[CardSource | None] = ContextVar("medspa_stripe_card", default=None)
-
-
-@contextmanager
-def paying_with(source: CardSource) -> Iterator[None]:
-    token = _paying_with.set(source)
-    try:
-        yield
-    finally:
-        _paying_with.reset(token)
+def _card_of(request: ChargeRequest) -> _Card:
+    """The request's card; a card on file only of its organization (and client), and active."""
+    assert request.card is not None
+    if request.card.card_on_file_id is None:
+        return _Card(payment_method=request.card.payment_method.strip())
+    cards = CardOnFile.objects.filter(
+        organization_id=request.organization_id, pk=request.card.card_on_file_id
+    )
+    if request.client_id is not None:
+        cards = cards.filter(client_id=request.client_id)
+    card = cards.first()
+    if card is None:
+        raise Invalid.on("card", "That card is not on file for this client.", code="card_unknown")
+    if not card.is_active:
+        raise Invalid.on("card", f"The {card} was removed from file.", code="card_removed")
+    return _Card(
+        payment_method=card.stripe_payment_method_id,
+        customer=card.stripe_customer_id,
+        off_session=True,
+        card_on_file_id=card.pk,
+    )
 
 
 _STATUS = {
@@ -135,16 +162,20 @@ class StripeGateway:
     name = "stripe"
 
     def authorize(self, request: ChargeRequest) -> GatewayResult:
-        source = _paying_with.get()
-        if source is None:
-            return GatewayResult(
-                status="failed",
-                reference="",
-                amount_cents=request.amount_cents,
-                failure_reason="no card was given (a card on file or the card reader's).",
+        if request.card is None:
+            raise Invalid.on(
+                "card", "Say which card: a card on file or the card reader's.", code="card_missing"
             )
         if not isinstance(request.amount_cents, int) or request.amount_cents <= 0:
             raise Invalid.on("amount_cents", "Give a positive whole number of cents.")
+        if request.tender == "card_on_file" and request.card.card_on_file_id is None:
+            raise Invalid.on("card", "Choose one of the client's cards on file.")
+        source = _card_of(request)
+        metadata = {"organization": str(request.organization_id), "tender": request.tender}
+        if request.client_id is not None:
+            metadata["client"] = str(request.client_id)
+        if source.card_on_file_id is not None:
+            metadata["card_on_file"] = str(source.card_on_file_id)
         params: dict[str, Any] = {
             "amount": request.amount_cents,
             "currency": request.currency.lower(),
@@ -153,14 +184,14 @@ class StripeGateway:
             "confirm": True,
             "capture_method": "automatic" if request.capture else "manual",
             "description": request.description,
-            "metadata": {"organization": str(source.organization_id), "tender": request.tender},
+            "metadata": metadata,
         }
         if source.customer:
             params["customer"] = source.customer
         if source.off_session:
             params["off_session"] = True
         # Keys are the desk's; prefixed by the organization so two clinics never share one.
-        key = f"medspa-{source.organization_id}-pay-{request.idempotency_key}"
+        key = f"medspa-{request.organization_id}-pay-{request.idempotency_key}"
         try:
             intent = stripe_client().v1.payment_intents.create(
                 params,  # type: ignore[arg-type]
@@ -235,12 +266,30 @@ register_gateway(StripeGateway())
 def register_card_tender() -> None:
     """`card` goes through Stripe when it is set up, else it is the clinic's own terminal."""
     if configured():
-        register_tender(Tender("card", "Card", account="card_clearing", gateway="stripe"))
+        register_tender(
+            Tender("card", "Card", account="card_clearing", gateway="stripe", takes_card=True)
+        )
     else:
         register_tender(Tender("card", "Card (terminal)", account="card_clearing"))
 
 
+def _stripe_set_up(invoice: Invoice, amount_cents: int) -> None:
+    require_configured()
+
+
 register_card_tender()
+# A card on file is always a known tender, so a clinic without Stripe hears why it cannot
+# be used (409 stripe_not_configured) rather than that it does not exist.
+register_tender(
+    Tender(
+        "card_on_file",
+        "Card on file",
+        account="card_clearing",
+        gateway="stripe",
+        check=_stripe_set_up,
+        takes_card=True,
+    )
+)
 
 
 @receiver(setting_changed)
@@ -257,6 +306,22 @@ def cards_on_file(client: Client) -> QuerySet[CardOnFile]:
     return CardOnFile.objects.filter(
         organization_id=client.organization_id, client=client, is_active=True
     )
+
+
+def card_history(client: Client) -> QuerySet[CardOnFile]:
+    """Every card the client kept with us, removed ones too: usable ones first, then newest."""
+    return (
+        CardOnFile.objects.filter(organization_id=client.organization_id, client=client)
+        .select_related("consent_recorded_by")
+        .order_by("-is_active", "-created_at", "-id")
+    )
+
+
+def card_expired(card: CardOnFile, today: date) -> bool:
+    """A card works to the last day of its expiry month."""
+    if card.exp_year is None or card.exp_month is None:
+        return False
+    return (card.exp_year, card.exp_month) < (today.year, today.month)
 
 
 def card_on_file_of(organization: Organization, pk: Any) -> CardOnFile:
@@ -303,7 +368,7 @@ def _customer_for(client: Client) -> str:
 
 def start_card_setup(*, client: Client, actor: User) -> CardSetup:
     """Open a SetupIntent: the card is typed by the client into Stripe's form, never ours."""
-    require(actor, "billing.checkout")
+    require(actor, "billing.cards")
     customer = _customer_for(client)
     try:
         params: dict[str, Any] = {
@@ -324,7 +389,7 @@ def save_card_on_file(
     *, client: Client, setup_intent_id: str, consent_text: str, actor: User
 ) -> CardOnFile:
     """Keep the card the client set up, with the consent they gave; refused without it."""
-    require(actor, "billing.checkout")
+    require(actor, "billing.cards")
     consent = (consent_text or "").strip()
     if not consent:
         raise Invalid.on(
@@ -389,9 +454,21 @@ def save_card_on_file(
     return saved
 
 
+def _detach(payment_method: str) -> None:
+    """Take the card off the Stripe customer too; our row already stops every charge."""
+    try:
+        stripe_client().v1.payment_methods.detach(payment_method)
+    except (stripe.StripeError, Conflict) as error:
+        logger.warning("Stripe kept %s attached (%s); it is never charged.", payment_method, error)
+
+
 def remove_card_on_file(*, card: CardOnFile, actor: User) -> CardOnFile:
-    """Stop charging the card (the consent and its record stay, for the history)."""
-    require(actor, "billing.checkout")
+    """Stop charging the card (the consent and its record stay, for the history).
+
+    When Stripe is set up the card is also detached from the client's Stripe customer once
+    the removal is committed; if Stripe cannot be reached then, the removal stands.
+    """
+    require(actor, "billing.cards")
     with transaction.atomic():
         current = CardOnFile.objects.select_for_update().get(pk=card.pk)
         if current.is_active:
@@ -405,6 +482,9 @@ def remove_card_on_file(*, card: CardOnFile, actor: User) -> CardOnFile:
                 object_id=current.pk,
                 data={"client": current.client_id},
             )
+            if configured():
+                method = current.stripe_payment_method_id
+                transaction.on_commit(lambda: _detach(method))
     return current
 
 
@@ -426,31 +506,24 @@ def take_card_payment(
     from medspa.billing.services import TenderIn, record_payment
 
     require(actor, "billing.checkout")
-    if not configured():
-        raise Conflict(
-            "Card payments through Stripe are not set up; take the card on the terminal.",
-            [FieldError("card", "Stripe is not set up.")],
-            code="stripe_not_configured",
-        )
+    require_configured()
     if (card is None) == (not payment_method):
         raise Invalid.on("card", "Choose one card: a card on file or the card reader's.")
+    if card is not None and (
+        card.organization_id != invoice.organization_id or card.client_id != invoice.client_id
+    ):
+        raise Invalid.on("card", "That card is not on file for this invoice's client.")
     if card is not None:
-        if card.organization_id != invoice.organization_id or card.client_id != invoice.client_id:
-            raise Invalid.on("card", "That card is not on file for this invoice's client.")
-        if not card.is_active:
-            raise Invalid.on("card", f"The {card} was removed from file.")
-        source = CardSource(
-            organization_id=invoice.organization_id,
-            payment_method=card.stripe_payment_method_id,
-            customer=card.stripe_customer_id,
-            off_session=True,
+        tender = TenderIn(
+            kind="card_on_file", amount_cents=amount_cents, card=CardRef(card_on_file_id=card.pk)
         )
     else:
-        source = CardSource(
-            organization_id=invoice.organization_id, payment_method=payment_method.strip()
+        tender = TenderIn(
+            kind="card", amount_cents=amount_cents, card=CardRef(payment_method=payment_method)
         )
-    tenders = [TenderIn(kind="card", amount_cents=amount_cents), *other_tenders]
-    with paying_with(source):
-        return record_payment(
-            invoice=invoice, tenders=tenders, idempotency_key=idempotency_key, actor=actor
-        )
+    return record_payment(
+        invoice=invoice,
+        tenders=[tender, *other_tenders],
+        idempotency_key=idempotency_key,
+        actor=actor,
+    )

@@ -20,6 +20,8 @@ class Tender:
     gateway: str = "manual"
     # Refuses (raises a DomainError) when this tender cannot cover the amount for the invoice.
     check: Callable[[Invoice, int], None] | None = None
+    # Charged to a card the tender names (`TenderIn.card`): a card on file or one presented.
+    takes_card: bool = False
 
 
 _TENDERS: dict[str, Tender] = {}

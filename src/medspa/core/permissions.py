@@ -51,6 +51,8 @@ MATRIX: dict[str, frozenset[str]] = {
     # Invoices and payments: the desk checks clients out; billing staff too.
     "billing.view": DESK | {Role.BILLING},
     "billing.checkout": DESK | {Role.BILLING},
+    # Keep a client's card on file with their recorded consent, or take it off file.
+    "billing.cards": DESK | {Role.BILLING},
     # Voiding an issued invoice reverses a sale in the books: not the front desk.
     "billing.void": MANAGERS | {Role.BILLING},
     # Refunds and credit notes give money back and reduce revenue: not the front desk.

@@ -33,6 +33,7 @@ from medspa.core.errors import DomainError, Invalid
 from medspa.core.permissions import can
 from medspa.core.selectors import get_owned
 from medspa.core.web import Staff
+from medspa.frontdesk import card_pages
 from medspa.frontdesk.views import page_staff
 from medspa.ledger.exports import decimal_text, minor_units
 from medspa.scheduling.models import Appointment, Resource, ResourceKind
@@ -212,6 +213,7 @@ def _checkout_page(
             for i, kind in enumerate(DESK_TENDERS)
         ],
     }
+    context.update(card_pages.tender_context(who, invoice, values))
     if draft and may_checkout:
         context["products"] = list(
             Product.objects.filter(
@@ -488,7 +490,7 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
     names = ["idempotency_key"]
     for kind in DESK_TENDERS:
         names += [f"amount_{kind}", f"reference_{kind}"]
-    given = _posted(request, *names)
+    given = _posted(request, *names, *card_pages.CARD_FIELDS)
     errors: dict[str, str] = {}
     tenders: list[services.TenderIn] = []
     rows: list[str] = []
@@ -502,6 +504,10 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
             continue
         tenders.append(services.TenderIn(kind, cents, given[f"reference_{kind}"]))
         rows.append(kind)
+    on_file = card_pages.posted_tender(who, invoice, given, _amount, errors)
+    if on_file is not None:
+        tenders.append(on_file)
+        rows.append(on_file.kind)
     if not tenders and not errors:
         errors["all"] = "Fill in what the client pays with: card, cash or cheque."
     if not errors:
@@ -519,6 +525,10 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as refusal:
             found = _refusal(refusal, {**fields, "tenders": "all"})
             errors.update(found)
+            if refusal.code == "payment_declined":
+                # Stripe's reason in full; nothing was taken, so another try is a new payment.
+                errors["all"] = refusal.detail
+                given["idempotency_key"] = ""
         else:
             paid = taken.invoice.status == InvoiceStatus.PAID
             notice = "Paid ✓" if paid else "Payment taken."

@@ -4,6 +4,7 @@ from medspa.frontdesk import (
     appointments,
     audit_pages,
     booking,
+    card_pages,
     chart_pages,
     checkout_pages,
     client_pages,
@@ -36,4 +37,5 @@ urlpatterns = [
     *intake_pages.urlpatterns,
     *consent_pages.urlpatterns,
     *promotion_pages.urlpatterns,
+    *card_pages.urlpatterns,
 ]
