@@ -244,3 +244,23 @@ def test_the_demo_desk_gave_some_money_back_and_closed_every_past_day(demo: Demo
     assert {day for day in cash_days if day[1] < local_today(closes[0].location, NOW)} <= closed
     books = trial_balance(org, None, None)
     assert books.debit_cents == books.credit_cents
+
+
+@pytest.mark.django_db
+def test_the_demo_runs_offers_and_rewards_referrals(demo: DemoSummary) -> None:
+    from medspa.billing.models import InvoiceLine, LineKind
+    from medspa.billing.promotion_models import PromotionCode, Referral
+    from medspa.billing.refunds import credit_balance
+
+    org = Organization.objects.get(slug=DEMO_SLUG)
+    codes = {p.code: p for p in PromotionCode.objects.filter(organization=org)}
+    assert {"WELCOME10", "GLOW20", "SUMMER15"} <= set(codes)
+    assert not codes["SUMMER15"].is_active  # last summer's, switched off
+    used = InvoiceLine.objects.filter(
+        organization=org, kind=LineKind.DISCOUNT, reason__startswith="Promotion code"
+    )
+    assert used.count() == sum(p.used_count for p in codes.values()) > 0
+    granted = Referral.objects.filter(organization=org, granted_at__isnull=False)
+    assert granted.exists()
+    referrer = granted.select_related("referrer").first().referrer  # type: ignore[union-attr]
+    assert credit_balance(referrer) >= 0

@@ -21,6 +21,7 @@ from medspa.billing.models import Invoice, InvoiceLine, LineKind, RefundMethod, 
 from medspa.catalog.models import Product, ProductCategory, ProductUnit
 from medspa.clinical.models import Chart, ChartStatus
 from medspa.core.models import Location, Organization, Role, User
+from medspa.demo import offers
 
 # (name, category, unit, price per unit in cents): what the demo clinic charges.
 PRODUCTS = (
@@ -66,6 +67,7 @@ def check_out_past_visits(
     rng = random.Random(f"books|{seed}")
     desk = User.objects.filter(organization=organization, role=Role.FRONT_DESK).first()
     _set_prices(organization, desk)
+    codes = offers.set_up_offers(organization=organization, now=now, seed=seed)
     retail = {p.name: p for p in Product.objects.filter(organization=organization, name__in=RETAIL)}
     charts = (
         Chart.objects.filter(organization=organization, status=ChartStatus.SIGNED)
@@ -98,6 +100,7 @@ def check_out_past_visits(
                     invoice=invoice, actor=desk, provider=chart.provider, amount_cents=tip
                 )
         closed = appointment.end + timedelta(minutes=rng.randint(2, 15))
+        offers.offer_at_checkout(invoice=invoice, desk=desk, codes=codes, now=closed)
         invoice.refresh_from_db()
         if invoice.total_cents == 0:
             # A complimentary follow-up: nothing to charge, so no invoice stays open.
