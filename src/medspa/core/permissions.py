@@ -57,6 +57,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "billing.refund": MANAGERS | {Role.BILLING},
     # The till count at the end of the day: whoever closes the desk.
     "billing.close": DESK | {Role.BILLING},
+    # Failed payment plans: call the client, then resolve (a write-off is a credit note).
+    "billing.follow_ups": MANAGERS | {Role.BILLING},
     "aftercare.manage": MANAGERS,
     "aftercare.send": MANAGERS | {Role.PROVIDER},
     "audit.view": MANAGERS,
