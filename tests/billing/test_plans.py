@@ -13,7 +13,8 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from medspa.billing import plan_math, plans, services
+from medspa.billing import plan_math, plans, services, stripe_gateway
+from medspa.billing.card_models import CardOnFile
 from medspa.billing.models import Invoice, InvoiceStatus, Payment
 from medspa.billing.plan_models import (
     Instalment,
@@ -28,8 +29,10 @@ from medspa.core.audit import AuditEvent
 from medspa.core.errors import Conflict, DomainError, Invalid
 from medspa.core.models import Role
 from medspa.ledger.selectors import account_balance, trial_balance
+from tests.billing.fake_stripe import FakeStripe, shared_fake
 from tests.billing.helpers import balanced, desk
 from tests.billing.plan_helpers import (
+    CONSENT,
     ScriptedGateway,
     card_on_file,
     owing,
@@ -559,3 +562,132 @@ def test_follow_ups_are_the_organizations_own(
     with pytest.raises(DomainError) as refused:
         plans.follow_up_of(clinic.organization, theirs.pk)
     assert refused.value.status == 404
+
+
+# --- the worker command -------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)  # the worker closes connections between polls
+def test_medspa_worker_once_charges_what_is_due_outside_any_transaction(
+    gateway: ScriptedGateway,
+) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tests.conftest import build_clinic
+
+    clinic = build_clinic("Lumen")
+    now = timezone.now()
+    invoice = owing(clinic)
+    monthly(clinic, invoice, now)
+
+    call_command("worker", "--once", stdout=StringIO())
+
+    (call,) = gateway.calls
+    assert call.in_transaction is False  # never a lock held across the network
+    invoice.refresh_from_db()
+    assert invoice.paid_cents == 15000
+
+
+# --- against the fake Stripe server -------------------------------------------------------
+
+
+@pytest.fixture
+def stripe_fake(settings: Any) -> Iterator[FakeStripe]:
+    """Stripe switched on, pointed at the local fake, which starts empty."""
+    server = shared_fake()
+    server.reset()
+    settings.MEDSPA_STRIPE_SECRET_KEY = "sk_test_medspa"
+    settings.MEDSPA_STRIPE_API_BASE = server.url
+    yield server
+
+
+def saved_card(clinic: Clinic, test_card: str = "pm_card_visa") -> CardOnFile:
+    """The client enters a card into Stripe's form at the desk and agrees to keep it."""
+    setup = stripe_gateway.start_card_setup(client=clinic.client, actor=desk(clinic))
+    stripe_gateway.stripe_client().v1.setup_intents.confirm(
+        setup.setup_intent_id, {"payment_method": test_card}
+    )
+    return stripe_gateway.save_card_on_file(
+        client=clinic.client,
+        setup_intent_id=setup.setup_intent_id,
+        consent_text=CONSENT,
+        actor=desk(clinic),
+    )
+
+
+def stripe_plan(clinic: Clinic, card: CardOnFile, now: datetime) -> PaymentPlan:
+    invoice = owing(clinic)
+    return plans.create_plan(
+        invoice=invoice,
+        card=card,
+        actor=desk(clinic),
+        cadence="weekly",
+        count=2,
+        first_date=today(invoice, now),
+        now=now,
+    )
+
+
+def test_stripe_charges_the_card_on_file_once_for_an_instalment_due_today(
+    clinic: Clinic, stripe_fake: FakeStripe
+) -> None:
+    now = timezone.now()
+    card = saved_card(clinic)
+    plan = stripe_plan(clinic, card, now)
+    plans.charge_due_instalments(now=now)
+    plans.charge_due_instalments(now=now + timedelta(minutes=1))
+
+    (charge,) = stripe_fake.posts_to("/v1/payment_intents")
+    assert charge.params["off_session"] == "true" and charge.params["amount"] == "22500"
+    assert charge.params["payment_method"] == card.stripe_payment_method_id
+    assert charge.params["customer"] == card.stripe_customer_id
+    payment = Payment.objects.get(invoice=plan.invoice)
+    assert stripe_fake.objects[payment.reference]["status"] == "succeeded"
+    assert trial_balance(clinic.organization).balanced
+
+
+def test_stripe_answers_a_retried_attempt_from_its_store_never_charging_twice(
+    clinic: Clinic, stripe_fake: FakeStripe, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    now = timezone.now()
+    plan = stripe_plan(clinic, saved_card(clinic), now)
+
+    def killed(*args: Any, **kwargs: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plans, "_record_paid", killed)
+    with pytest.raises(KeyboardInterrupt):
+        plans.charge_due_instalments(now=now)
+    monkeypatch.undo()
+    lease = settings.MEDSPA_PLAN_CLAIM_LEASE_MINUTES
+    plans.charge_due_instalments(now=now + timedelta(minutes=lease + 1))
+
+    asked = [r for r in stripe_fake.requests if r.path == "/v1/payment_intents"]
+    assert len(asked) == 2 and asked[1].replayed
+    assert len(stripe_fake.posts_to("/v1/payment_intents")) == 1  # one charge at Stripe
+    payment = Payment.objects.get(invoice=plan.invoice)
+    assert payment.reference == next(
+        o["id"] for o in stripe_fake.objects.values() if o["object"] == "payment_intent"
+    )
+
+
+def test_a_card_stripe_declines_is_retried_under_a_new_key(
+    clinic: Clinic, stripe_fake: FakeStripe
+) -> None:
+    now = timezone.now()
+    card = card_on_file(clinic, pm="pm_card_chargeDeclined")
+    CardOnFile.objects.filter(pk=card.pk).update(
+        stripe_payment_method_id="pm_card_chargeDeclined", stripe_customer_id=""
+    )
+    card.refresh_from_db()
+    plan = stripe_plan(clinic, card, now)
+    plans.charge_due_instalments(now=now)
+    plans.charge_due_instalments(now=now + timedelta(days=1))
+
+    one = instalments(plan)[0]
+    assert one.declines == 2 and "declined" in one.last_error
+    keys = [r.idempotency_key for r in stripe_fake.posts_to("/v1/payment_intents")]
+    assert len(keys) == 2 and len(set(keys)) == 2
+    assert not Payment.objects.filter(invoice=plan.invoice).exists()
