@@ -226,6 +226,9 @@ def _checkout_page(
         context["tip_provider"] = values.get("provider") or next(
             (str(r.line.provider_id) for r in context["rows"] if r.line.provider_id), ""
         )
+    from medspa.frontdesk.plan_pages import plan_context  # it builds on this module
+
+    context.update(plan_context(who, invoice, errors=errors or {}, values=values))
     return render(request, "frontdesk/checkout/page.html", context, status=status)
 
 

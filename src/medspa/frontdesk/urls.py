@@ -12,6 +12,7 @@ from medspa.frontdesk import (
     intake_pages,
     ledger_pages,
     manage,
+    plan_pages,
     security,
     views,
 )
@@ -32,6 +33,7 @@ urlpatterns = [
     *audit_pages.urlpatterns,
     *ledger_pages.urlpatterns,
     *checkout_pages.urlpatterns,
+    *plan_pages.urlpatterns,
     *intake_pages.urlpatterns,
     *consent_pages.urlpatterns,
 ]
