@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
-from hypothesis import given
+from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -691,3 +691,110 @@ def test_a_card_stripe_declines_is_retried_under_a_new_key(
     keys = [r.idempotency_key for r in stripe_fake.posts_to("/v1/payment_intents")]
     assert len(keys) == 2 and len(set(keys)) == 2
     assert not Payment.objects.filter(invoice=plan.invoice).exists()
+
+
+@pytest.mark.django_db(transaction=True)  # real concurrent transactions, one per thread
+def test_two_workers_running_at_the_same_moment_charge_once(gateway: ScriptedGateway) -> None:
+    import threading
+    import time
+
+    from django.db import connection
+
+    from tests.conftest import build_clinic
+
+    clinic = build_clinic("Lumen")
+    now = timezone.now()
+    invoice = owing(clinic)
+    monthly(clinic, invoice, now)
+    slow = gateway.authorize
+
+    def at_stripe(request: Any) -> Any:
+        time.sleep(0.3)  # long enough for the other worker to look meanwhile
+        return slow(request)
+
+    gateway.authorize = at_stripe  # type: ignore[method-assign]
+    start = threading.Barrier(2)
+    runs: list[plans.RunSummary] = []
+
+    def worker() -> None:
+        try:
+            start.wait()
+            runs.append(plans.charge_due_instalments(now=now))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(len(r.paid) for r in runs) == [0, 1]
+    assert len(gateway.calls) == 1
+    assert Payment.objects.filter(invoice=invoice).count() == 1
+    assert trial_balance(clinic.organization).balanced
+
+
+ACTIONS = st.lists(
+    st.one_of(
+        st.tuples(st.just("desk"), st.integers(min_value=1, max_value=20000)),
+        st.tuples(st.just("worker"), st.integers(min_value=0, max_value=40)),
+        st.tuples(st.just("card"), st.booleans()),
+    ),
+    min_size=1,
+    max_size=10,
+)
+
+
+@hsettings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(actions=ACTIONS)
+def test_any_mix_of_instalments_desk_payments_and_declines_keeps_plan_and_books_right(
+    db: None, gateway: ScriptedGateway, actions: list[tuple[str, Any]]
+) -> None:
+    from tests.conftest import build_clinic
+
+    clinic = build_clinic("Lumen")
+    start = timezone.now()
+    invoice = owing(clinic)
+    plan = monthly(clinic, invoice, start, count=4)
+    card = plan.card.stripe_payment_method_id
+    # The gateway outlives one example, and earlier examples' plans are charged too.
+    gateway.calls.clear()
+    days = 0
+    for kind, value in actions:
+        if kind == "desk":
+            invoice.refresh_from_db()
+            if invoice.balance_cents:
+                pay_at_desk(invoice, min(value, invoice.balance_cents))
+        elif kind == "card":
+            (gateway.declines.add if value else gateway.declines.discard)(card)
+        else:
+            days += value
+            plans.charge_due_instalments(now=start + timedelta(days=days))
+            invoice.refresh_from_db()
+            plan.refresh_from_db()
+            open_cents = sum(
+                i.amount_cents for i in instalments(plan) if i.status in ("scheduled", "charging")
+            )
+            if plan.status == PlanStatus.ACTIVE:
+                assert open_cents == invoice.balance_cents
+            if plan.status == PlanStatus.COMPLETED:
+                assert invoice.balance_cents == 0
+        paid = sum(Payment.objects.filter(invoice=invoice).values_list("amount_cents", flat=True))
+        invoice.refresh_from_db()
+        assert paid == invoice.paid_cents <= invoice.total_cents
+        assert trial_balance(clinic.organization).balanced
+    # Every cent the card was charged is booked once, and nothing else is booked as card.
+    ours = [gateway.answers[k] for k in {c.key for c in gateway.calls if c.payment_method == card}]
+    by_card = sum(
+        Payment.objects.filter(invoice=invoice, kind="card").values_list("amount_cents", flat=True)
+    )
+    assert by_card == sum(a.amount_cents for a in ours if a.status == "captured"), (
+        list(gateway.answers.items()),
+        list(
+            Payment.objects.filter(invoice=invoice).values_list("idempotency_key", "amount_cents")
+        ),
+        actions,
+    )
