@@ -798,3 +798,19 @@ def test_any_mix_of_instalments_desk_payments_and_declines_keeps_plan_and_books_
         ),
         actions,
     )
+
+
+def test_a_card_taken_off_file_is_never_charged_and_a_person_follows_up(
+    clinic: Clinic, gateway: ScriptedGateway
+) -> None:
+    now = timezone.now()
+    plan = monthly(clinic, owing(clinic), now)
+    stripe_gateway.remove_card_on_file(card=plan.card, actor=desk(clinic))
+
+    plans.charge_due_instalments(now=now)
+
+    assert gateway.calls == []
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.FAILED and "removed from file" in plan.end_reason
+    assert PaymentFollowUp.objects.get(plan=plan).status == "open"
+    assert instalments(plan)[0].status == InstalmentStatus.FAILED

@@ -448,6 +448,20 @@ def _claim(instalment_id: int, now: datetime) -> Claim | None:
             instalment.refresh_from_db()
             if instalment.status != InstalmentStatus.SCHEDULED or not instalment.amount_cents:
                 return None
+            if not plan.card.is_active:
+                # The client took the card off file: their consent to charge it ended.
+                Instalment.objects.filter(pk=instalment.pk).update(
+                    status=InstalmentStatus.FAILED,
+                    last_error=f"The {plan.card} was removed from file.",
+                )
+                _fail(
+                    plan,
+                    invoice,
+                    f"The {plan.card} was removed from file before instalment "
+                    f"{instalment.number}: ask the client for another card.",
+                    now,
+                )
+                return None
         elif not (
             instalment.status == InstalmentStatus.CHARGING
             and instalment.claimed_at is not None
@@ -615,30 +629,35 @@ def _record_declined(claim: Claim, reason: str, now: datetime, summary: RunSumma
             next_attempt_at=None if last else instalment.next_attempt_at.isoformat(),
         )
         if last and plan.status == PlanStatus.ACTIVE:
-            plan.status = PlanStatus.FAILED
-            plan.ended_at = now
-            plan.end_reason = (
-                f"Instalment {instalment.number} declined {instalment.declines} times: {reason}"
-            )[:300]
-            plan.save(update_fields=["status", "ended_at", "end_reason"])
-            follow_up = PaymentFollowUp.objects.create(
-                organization_id=plan.organization_id,
-                plan=plan,
-                invoice=invoice,
-                client_id=plan.client_id,
-                amount_cents=invoice.balance_cents,
-                reason=plan.end_reason,
-                created_at=now,
-            )
-            _plan_event(
-                plan,
-                None,
-                "plan_failed",
-                follow_up=follow_up.pk,
-                reason=plan.end_reason,
-                balance_cents=invoice.balance_cents,
-            )
+            why = f"Instalment {instalment.number} declined {instalment.declines} times: {reason}"
+            _fail(plan, invoice, why, now)
             summary.failed_plans.append(plan.pk)
+
+
+def _fail(plan: PaymentPlan, invoice: Invoice, reason: str, now: datetime) -> PaymentFollowUp:
+    """The plan stops charging; a follow-up opens for a person (billing, managers)."""
+    plan.status = PlanStatus.FAILED
+    plan.ended_at = now
+    plan.end_reason = reason[:300]
+    plan.save(update_fields=["status", "ended_at", "end_reason"])
+    follow_up = PaymentFollowUp.objects.create(
+        organization_id=plan.organization_id,
+        plan=plan,
+        invoice=invoice,
+        client_id=plan.client_id,
+        amount_cents=invoice.balance_cents,
+        reason=plan.end_reason,
+        created_at=now,
+    )
+    _plan_event(
+        plan,
+        None,
+        "plan_failed",
+        follow_up=follow_up.pk,
+        reason=plan.end_reason,
+        balance_cents=invoice.balance_cents,
+    )
+    return follow_up
 
 
 def _record_unreachable(claim: Claim, error: DomainError, now: datetime) -> None:
