@@ -165,3 +165,30 @@ def test_billing_works_a_follow_up_to_a_new_card(
     theirs = PaymentFollowUp.objects.exclude(pk=follow_up.pk).get()
     stranger = billing.post(f"/payment-follow-ups/{theirs.pk}/resolve", {"resolution": "paid"})
     assert stranger.status_code == 404
+
+
+def test_a_payment_at_the_desk_shows_on_the_plan_at_once(
+    clinic: Clinic, gateway: ScriptedGateway
+) -> None:
+    import uuid
+
+    from medspa.billing import services
+
+    invoice = owing(clinic)
+    plans.create_plan(
+        invoice=invoice,
+        card=card_on_file(clinic),
+        actor=None,
+        cadence="monthly",
+        count=3,
+        first_date=today(invoice, timezone.now()) + timedelta(days=1),
+    )
+    services.record_payment(
+        invoice=invoice,
+        tenders=[services.TenderIn("cash", 20000)],
+        idempotency_key=uuid.uuid4().hex,
+        actor=None,
+    )
+    page = signed_in(clinic).get(f"/invoices/{invoice.pk}/").content.decode()
+    plan_part = page.split('id="plan"')[1]
+    assert "Covered" in plan_part and "100.00" in plan_part and "of 150.00" in plan_part

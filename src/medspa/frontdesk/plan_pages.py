@@ -17,7 +17,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from medspa.billing import plans
+from medspa.billing import plan_math, plans
 from medspa.billing.card_models import CardOnFile
 from medspa.billing.models import PAYABLE, Invoice
 from medspa.billing.plan_models import (
@@ -53,10 +53,15 @@ class InstalmentRow:
     tone: str  # "ok", "due", "warn", "muted"
 
 
-def _row(instalment: Instalment, invoice: Invoice, now: datetime, today: date) -> InstalmentRow:
+def _row(
+    instalment: Instalment, invoice: Invoice, now: datetime, today: date, left: int | None
+) -> InstalmentRow:
     currency = invoice.currency
     zone = invoice.location.zone
     status = instalment.status
+    amount = instalment.amount_cents if left is None else left
+    if status == InstalmentStatus.SCHEDULED and amount == 0:
+        status = InstalmentStatus.COVERED  # what the worker's next pass will store
     tries = list(instalment.tries.all())
     detail = ""
     tone = "muted"
@@ -96,12 +101,24 @@ def _row(instalment: Instalment, invoice: Invoice, now: datetime, today: date) -
             detail += f" after {declined} declined attempt{'s' if declined > 1 else ''}"
     return InstalmentRow(
         instalment=instalment,
-        amount=decimal_text(instalment.amount_cents, currency),
+        amount=decimal_text(amount, currency),
         planned=decimal_text(instalment.planned_cents, currency),
         label=label,
         detail=detail.strip(),
         tone=tone,
     )
+
+
+def _left_to_charge(plan: PaymentPlan, rows: list[Instalment], invoice: Invoice) -> dict[int, int]:
+    """An active plan's scheduled instalments as they stand once a payment taken at the desk
+    is counted (the worker stores the same on its next pass): the desk sees it at once."""
+    if plan.status != PlanStatus.ACTIVE:
+        return {}
+    owed = invoice.balance_cents if invoice.status in PAYABLE else 0
+    in_flight = sum(i.amount_cents for i in rows if i.status == InstalmentStatus.CHARGING)
+    scheduled = [i for i in rows if i.status == InstalmentStatus.SCHEDULED]
+    left = plan_math.cover([i.amount_cents for i in scheduled], max(owed - in_flight, 0))
+    return {i.pk: amount for i, amount in zip(scheduled, left, strict=True)}
 
 
 def plan_context(
@@ -139,7 +156,9 @@ def plan_context(
         "balance": decimal_text(invoice.balance_cents, invoice.currency),
     }
     if plan is not None:
-        section["rows"] = [_row(i, invoice, now, today) for i in plan.instalments.all()]
+        rows = list(plan.instalments.all())
+        left = _left_to_charge(plan, rows, invoice)
+        section["rows"] = [_row(i, invoice, now, today, left.get(i.pk)) for i in rows]
         section["total"] = decimal_text(plan.total_cents, invoice.currency)
     return {"plan_section": section}
 
