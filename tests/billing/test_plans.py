@@ -434,15 +434,22 @@ def test_money_taken_at_the_desk_during_the_charge_is_refunded_not_booked_twice(
     now = timezone.now()
     invoice = owing(clinic)
     plan = monthly(clinic, invoice, now, count=2)
-    claim = plans._claim(instalments(plan)[0].pk, now)
-    assert claim is not None
-    result = plans._charge(claim, gateway)
-    pay_at_desk(invoice, 45000)  # the client paid it all in cash meanwhile
-    assert isinstance(result, plans.GatewayResult)
-    excess = plans._record_paid(claim, result, now)
-    assert excess == 22500
+    charge = gateway.authorize
+
+    def while_at_stripe(request: Any) -> Any:
+        pay_at_desk(invoice, 45000)  # the client pays it all in cash meanwhile
+        return charge(request)
+
+    gateway.authorize = while_at_stripe  # type: ignore[method-assign]
+    plans.charge_instalment(instalments(plan)[0].pk, now=now, gateway=gateway)
+
+    (captured,) = gateway.charged
+    assert gateway.refunds == [(captured.reference, 22500, f"{gateway.calls[0].key}:excess")]
     invoice.refresh_from_db()
     assert invoice.paid_cents == 45000 and trial_balance(clinic.organization).balanced
+    assert not Payment.objects.filter(invoice=invoice, kind="card").exists()
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.COMPLETED
 
 
 def test_cancelling_a_plan_stops_its_charges(clinic: Clinic, gateway: ScriptedGateway) -> None:
