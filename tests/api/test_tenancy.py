@@ -17,6 +17,7 @@ from medspa.scheduling.models import Appointment, ResourceBlock, WorkingHours
 from medspa.scheduling.selectors import Wanted
 from medspa.scheduling.services import book_appointment
 from tests.billing.helpers import their_billing_ids
+from tests.billing.plan_helpers import their_plan_ids
 from tests.clinical.chart_helpers import chart_ids
 from tests.clinical.consent_helpers import their_consent_ids
 from tests.conftest import Clinic
@@ -64,6 +65,7 @@ def their_ids(theirs: Clinic) -> dict[str, int]:
         "block": block.pk,
         **chart_ids(theirs),
         **their_billing_ids(theirs),
+        **their_plan_ids(theirs),
         **their_consent_ids(theirs, appointment),
         **their_intake_ids(theirs, appointment),
         **their_ledger_ids(theirs),
@@ -167,6 +169,7 @@ ROUTES_WITHOUT_IDS = {
     ("POST", "/api/v1/consents/templates"),  # its service ids: see the body test below
     ("GET", "/api/v1/ledger/accounts"),  # a list: tests/ledger/test_api.py shows only the own
     ("GET", "/api/v1/ledger/trial-balance"),  # sums of the own lines: tests/ledger/test_api.py
+    ("GET", "/api/v1/payment-follow-ups"),  # a list: tests/billing/test_api_plans.py
 }
 
 

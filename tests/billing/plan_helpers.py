@@ -141,3 +141,29 @@ def scripted_gateway() -> Iterator[ScriptedGateway]:
     yield fake
     gateways.register_gateway(stripe_gateway.StripeGateway())
     stripe_gateway.register_card_tender()
+
+
+def their_plan_ids(theirs: Clinic) -> dict[str, int]:
+    """Another organization's payment plan and its open follow-up, for the tenancy walk."""
+    from medspa.billing.plan_models import PaymentFollowUp, PaymentPlan
+
+    invoice = owing(theirs, 16)
+    plan = PaymentPlan.objects.create(
+        organization=theirs.organization,
+        invoice=invoice,
+        client=invoice.client,
+        card=card_on_file(theirs),
+        status="failed",
+        cadence="monthly",
+        total_cents=invoice.balance_cents,
+        instalment_count=2,
+    )
+    follow_up = PaymentFollowUp.objects.create(
+        organization=theirs.organization,
+        plan=plan,
+        invoice=invoice,
+        client=invoice.client,
+        amount_cents=invoice.balance_cents,
+        reason="Instalment 1 declined 3 times: insufficient funds.",
+    )
+    return {"plan": plan.pk, "follow_up": follow_up.pk}

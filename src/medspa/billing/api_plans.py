@@ -36,9 +36,10 @@ MAX_PAGE = 200
 
 
 class PlanIn(Schema):
-    card: StrictInt
+    # A card on file of the invoice's client, with the client's consent recorded.
+    card: StrictInt | None = None
     # "weekly" or "monthly" from first_date, count times; or "dates", one per instalment.
-    cadence: Name
+    cadence: Name = "monthly"
     count: StrictInt | None = None
     first_date: date | None = None
     dates: Annotated[list[date], Field(max_length=plans.MAX_INSTALMENTS + 1)] | None = None
@@ -51,7 +52,7 @@ class CancelIn(Schema):
 
 class ResolveIn(Schema):
     # "paid" (another way), "new_card" (with card), or "written_off" (with a note saying why).
-    resolution: Name
+    resolution: Name = ""
     note: ShortText = ""
     card: StrictInt | None = None
 
@@ -182,7 +183,7 @@ def create_plan(request: HttpRequest, invoice_id: int, payload: PlanIn) -> Statu
     """
     who = _caller(request)
     invoice = _invoice(who, invoice_id, "billing.checkout")
-    card = card_on_file_of(who.organization, payload.card)
+    card = card_on_file_of(who.organization, payload.card) if payload.card is not None else None
     plan = plans.create_plan(
         invoice=invoice,
         card=card,
