@@ -192,3 +192,30 @@ def test_a_payment_at_the_desk_shows_on_the_plan_at_once(
     page = signed_in(clinic).get(f"/invoices/{invoice.pk}/").content.decode()
     plan_part = page.split('id="plan"')[1]
     assert "Covered" in plan_part and "100.00" in plan_part and "of 150.00" in plan_part
+
+
+def test_a_paid_invoice_without_a_plan_shows_no_plan_section(
+    clinic: Clinic, gateway: ScriptedGateway
+) -> None:
+    import uuid
+
+    from medspa.billing import services
+
+    invoice = owing(clinic)
+    services.record_payment(
+        invoice=invoice,
+        tenders=[services.TenderIn("cash", 45000)],
+        idempotency_key=uuid.uuid4().hex,
+        actor=None,
+    )
+    page = signed_in(clinic).get(f"/invoices/{invoice.pk}/").content.decode()
+    assert 'id="plan"' not in page
+
+
+def test_without_a_consented_card_the_desk_is_told_to_save_one(
+    clinic: Clinic, gateway: ScriptedGateway
+) -> None:
+    invoice = owing(clinic)
+    page = signed_in(clinic).get(f"/invoices/{invoice.pk}/").content.decode()
+    assert "has none with recorded consent: save their card first" in page
+    assert "Make payment plan" not in page

@@ -139,6 +139,8 @@ def plan_context(
         and invoice.balance_cents > 0
         and not (plan is not None and plan.status == PlanStatus.FAILED)
     )
+    if plan is None and not may_make:
+        return {"plan_section": None}  # a paid invoice that never had a plan: nothing to say
     cards: list[CardOnFile] = list(plans.consented_cards(invoice)) if may_make else []
     section: dict[str, Any] = {
         "plan": plan,
