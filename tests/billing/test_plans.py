@@ -549,6 +549,16 @@ def test_written_off_with_a_reason_is_a_credit_note(
     assert {i.status for i in instalments(follow_up.plan)} <= {"failed", "cancelled"}
 
 
+def test_no_new_plan_while_the_failed_one_is_followed_up(
+    clinic: Clinic, gateway: ScriptedGateway
+) -> None:
+    follow_up = failed_plan(clinic, gateway, timezone.now())
+    with pytest.raises(Conflict) as refused:
+        monthly(clinic, follow_up.invoice, timezone.now())
+    assert refused.value.code == "follow_up_open"
+    assert PaymentPlan.objects.count() == 1
+
+
 def test_a_bad_resolution_changes_nothing(clinic: Clinic, gateway: ScriptedGateway) -> None:
     now = timezone.now()
     follow_up = failed_plan(clinic, gateway, now)

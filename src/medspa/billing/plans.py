@@ -222,6 +222,15 @@ def create_plan(
                 [FieldError("invoice", "A plan is already active.")],
                 code="plan_exists",
             )
+        if PaymentFollowUp.objects.filter(
+            organization_id=current.organization_id, invoice=current, status=FollowUpStatus.OPEN
+        ).exists():
+            raise Conflict(
+                f"A failed plan on invoice {current.display_number} is being followed up: "
+                "resolve the follow-up (a new card takes the plan up again).",
+                [FieldError("invoice", "A payment follow-up is open.")],
+                code="follow_up_open",
+            )
         amounts = plan_math.split(current.balance_cents, len(chosen))
         try:
             with transaction.atomic():
