@@ -11,6 +11,7 @@ from ninja.security import HttpBearer, SessionAuth
 
 from medspa.billing.api import router as billing_router
 from medspa.billing.api_cards import router as cards_router
+from medspa.billing.api_plans import router as plans_router
 from medspa.billing.api_promotions import router as promotions_router
 from medspa.billing.api_refunds import router as refunds_router
 from medspa.catalog.api import router as catalog_router
@@ -109,4 +110,5 @@ api.add_router("/", billing_router)
 api.add_router("/", refunds_router)
 api.add_router("/", promotions_router)
 api.add_router("/", cards_router)
+api.add_router("/", plans_router)
 api.add_router("/", ledger_router)

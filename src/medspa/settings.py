@@ -183,6 +183,12 @@ MEDSPA_BOOKING_GRANULARITY_MINUTES = 15
 MEDSPA_BOOKING_LEAD_MINUTES = 60
 MEDSPA_BOOKING_HORIZON_DAYS = 180
 MEDSPA_IDEMPOTENCY_TTL_HOURS = 24
+# Payment plans (billing/plans.py): a declined instalment is tried again after these many
+# days (so at most len + 1 attempts) before the plan fails and a person follows it up; a
+# charge whose worker vanished is taken up again after the lease, under the same key.
+MEDSPA_PLAN_RETRY_DAYS = [1, 3]
+MEDSPA_PLAN_CLAIM_LEASE_MINUTES = 10
+MEDSPA_PLAN_UNREACHABLE_RETRY_MINUTES = 15
 # Card payments through Stripe when a secret key is set; without one the card tender is
 # the clinic's own terminal. The API base points at a local fake in tests.
 MEDSPA_STRIPE_SECRET_KEY = os.environ.get("MEDSPA_STRIPE_SECRET_KEY", "")

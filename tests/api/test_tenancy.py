@@ -18,6 +18,7 @@ from medspa.scheduling.selectors import Wanted
 from medspa.scheduling.services import book_appointment
 from tests.billing.card_helpers import their_card_ids
 from tests.billing.helpers import their_billing_ids
+from tests.billing.plan_helpers import their_plan_ids
 from tests.billing.promotion_helpers import their_promotion_ids
 from tests.clinical.chart_helpers import chart_ids
 from tests.clinical.consent_helpers import their_consent_ids
@@ -68,6 +69,7 @@ def their_ids(theirs: Clinic) -> dict[str, int]:
         **their_billing_ids(theirs),
         **their_promotion_ids(theirs),
         **their_card_ids(theirs),
+        **their_plan_ids(theirs),
         **their_consent_ids(theirs, appointment),
         **their_intake_ids(theirs, appointment),
         **their_ledger_ids(theirs),
@@ -183,6 +185,7 @@ ROUTES_WITHOUT_IDS = {
     ("POST", "/api/v1/promotion-codes"),
     ("GET", "/api/v1/referral-programme"),
     ("PUT", "/api/v1/referral-programme"),
+    ("GET", "/api/v1/payment-follow-ups"),  # a list: tests/billing/test_api_plans.py
 }
 
 

@@ -48,3 +48,31 @@ def test_the_worker_forgets_old_idempotency_keys() -> None:
     call_command("worker", "--once", stdout=StringIO())
 
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+
+
+def test_one_failing_periodic_job_does_not_stop_the_others(db: None) -> None:
+    from medspa.core.housekeeping import (
+        periodic_jobs,
+        register_periodic_job,
+        unregister_periodic_job,
+    )
+    from medspa.core.management.commands.worker import run_periodic_jobs
+
+    ran: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("the card processor's certificate expired")
+
+    register_periodic_job(broken, name="test.broken")
+    register_periodic_job(lambda: ran.append("after"), name="test.after")
+    try:
+        failed = run_periodic_jobs()
+    finally:
+        unregister_periodic_job("test.broken")
+        unregister_periodic_job("test.after")
+
+    assert failed == ["test.broken"] and ran == ["after"]
+    names = [name for name, _ in periodic_jobs()]
+    # Core's own upkeep, and what apps added from their ready(): billing's instalments.
+    assert names[0] == "core.purge_idempotency_records"
+    assert "billing.charge_due_instalments" in names

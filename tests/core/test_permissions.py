@@ -95,6 +95,7 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
         {"amount_cents": 100, "reason": "Price correction", "method": "account_credit"},
     ),
     ("billing.close", "GET", "/api/v1/locations/{location}/daily-close", None),
+    ("billing.follow_ups", "GET", "/api/v1/payment-follow-ups", None),
     (
         "promotions.manage",
         "POST",

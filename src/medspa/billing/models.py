@@ -374,6 +374,12 @@ class DailyClose(models.Model):
 
 
 from medspa.billing.card_models import CardOnFile, StripeEvent  # noqa: E402,F401
+from medspa.billing.plan_models import (  # noqa: E402,F401
+    Instalment,
+    InstalmentAttempt,
+    PaymentFollowUp,
+    PaymentPlan,
+)
 from medspa.billing.promotion_models import (  # noqa: E402,F401
     PromotionCode,
     PromotionRedemption,

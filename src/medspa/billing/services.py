@@ -8,7 +8,7 @@ issued invoice is never edited (corrections are credit notes, a later part).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from medspa.billing import money
-from medspa.billing.gateways import CardRef, ChargeRequest, gateway_named
+from medspa.billing.gateways import CardRef, ChargeRequest, GatewayResult, gateway_named
 from medspa.billing.models import (
     CHARGE_KINDS,
     PAYABLE,
@@ -709,15 +709,20 @@ def record_payment(
     idempotency_key: str,
     actor: User | None,
     now: datetime | None = None,
+    charged: Mapping[int, GatewayResult] | None = None,
 ) -> PaymentTaken:
     """Take one payment, split over tenders: a Payment each, together one journal entry.
 
     The same idempotency key again returns the first payment and charges nothing; the key
     with a different request is refused. Refused too: a void, draft or paid invoice, tenders
     above what is owed, an amount that is not a positive whole number of cents.
+
+    `charged` records charges billing took itself outside this transaction (the worker's
+    instalments, billing/plans.py), by tender index: their gateway is not called again, and
+    their key is billing's own (INTERNAL_KEY_PREFIX).
     """
     now = now or timezone.now()
-    key = client_key(idempotency_key)
+    key = client_key(idempotency_key) if charged is None else idempotency_key
     checked = _check_tenders(tenders)
     with transaction.atomic():
         current = _locked(invoice)
@@ -763,7 +768,7 @@ def record_payment(
                 kind.check(current, amount)
         payments: list[Payment] = []
         for index, (tender, kind) in enumerate(checked):
-            result = gateway_named(kind.gateway).authorize(
+            result = (charged or {}).get(index) or gateway_named(kind.gateway).authorize(
                 ChargeRequest(
                     amount_cents=tender.amount_cents,
                     currency=current.currency,

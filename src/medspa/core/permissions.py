@@ -61,6 +61,8 @@ MATRIX: dict[str, frozenset[str]] = {
     "billing.close": DESK | {Role.BILLING},
     # Promotion codes and the referral programme: offers that cost revenue, set by managers.
     "promotions.manage": MANAGERS,
+    # Failed payment plans: call the client, then resolve (a write-off is a credit note).
+    "billing.follow_ups": MANAGERS | {Role.BILLING},
     "aftercare.manage": MANAGERS,
     "aftercare.send": MANAGERS | {Role.PROVIDER},
     "audit.view": MANAGERS,

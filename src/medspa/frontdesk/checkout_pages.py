@@ -234,6 +234,9 @@ def _checkout_page(
         )
         offer = first_visit_discount_offer(invoice)  # a referred client's first visit
         context["referral_offer"] = _percent_text(offer[1]).rstrip("%") if offer else ""
+    from medspa.frontdesk.plan_pages import plan_context  # it builds on this module
+
+    context.update(plan_context(who, invoice, errors=errors or {}, values=values))
     return render(request, "frontdesk/checkout/page.html", context, status=status)
 
 

@@ -12,17 +12,21 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections, connection
 from django_tasks_db.management.commands.db_worker import Worker
 
-from medspa.core.housekeeping import PERIODIC_JOBS
+from medspa.core.housekeeping import periodic_jobs
 
 logger = logging.getLogger("medspa.worker")
 
 
-def run_periodic_jobs() -> None:
-    for job in PERIODIC_JOBS:
+def run_periodic_jobs() -> list[str]:
+    """Run every registered job once; returns the names of those that failed."""
+    failed = []
+    for name, job in periodic_jobs():
         try:
             job()
         except Exception:  # one failing job must not stop the others or the worker
-            logger.exception("periodic job %s failed", job.__name__)
+            logger.exception("periodic job %s failed", name)
+            failed.append(name)
+    return failed
 
 
 def _periodic_loop(stop: threading.Event, every: float) -> None:
