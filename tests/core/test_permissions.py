@@ -92,6 +92,13 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
         {"amount_cents": 100, "reason": "Price correction", "method": "account_credit"},
     ),
     ("billing.close", "GET", "/api/v1/locations/{location}/daily-close", None),
+    ("billing.send", "POST", "/api/v1/invoices/{paid_invoice}/send", {"to_email": "a@example.com"}),
+    (
+        "billing.identity",
+        "PATCH",
+        "/api/v1/organization/billing-identity",
+        {"tax_number": "12-3456789"},
+    ),
     (
         "aftercare.manage",
         "POST",

@@ -371,3 +371,4 @@ class DailyClose(models.Model):
 
 
 from medspa.billing.card_models import CardOnFile, StripeEvent  # noqa: E402,F401
+from medspa.billing.receipt_models import ReceiptSending, SendingStatus  # noqa: E402,F401

@@ -57,6 +57,10 @@ MATRIX: dict[str, frozenset[str]] = {
     "billing.refund": MANAGERS | {Role.BILLING},
     # The till count at the end of the day: whoever closes the desk.
     "billing.close": DESK | {Role.BILLING},
+    # The legal name and tax numbers printed on invoices and receipts.
+    "billing.identity": MANAGERS,
+    # E-mail an issued invoice or receipt to the client: whoever checks them out.
+    "billing.send": DESK | {Role.BILLING},
     "aftercare.manage": MANAGERS,
     "aftercare.send": MANAGERS | {Role.PROVIDER},
     "audit.view": MANAGERS,
