@@ -226,6 +226,10 @@ def _checkout_page(
         context["tip_provider"] = values.get("provider") or next(
             (str(r.line.provider_id) for r in context["rows"] if r.line.provider_id), ""
         )
+    # The PDF, "Send receipt", refunds and credit notes (frontdesk/refund_pages.py).
+    from medspa.frontdesk.refund_pages import desk_money_context
+
+    context.update(desk_money_context(who, invoice, errors=errors, values=values))
     return render(request, "frontdesk/checkout/page.html", context, status=status)
 
 

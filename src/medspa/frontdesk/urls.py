@@ -7,11 +7,13 @@ from medspa.frontdesk import (
     chart_pages,
     checkout_pages,
     client_pages,
+    close_pages,
     consent_pages,
     daysheet,
     intake_pages,
     ledger_pages,
     manage,
+    refund_pages,
     security,
     views,
 )
@@ -32,6 +34,8 @@ urlpatterns = [
     *audit_pages.urlpatterns,
     *ledger_pages.urlpatterns,
     *checkout_pages.urlpatterns,
+    *refund_pages.urlpatterns,
+    *close_pages.urlpatterns,
     *intake_pages.urlpatterns,
     *consent_pages.urlpatterns,
 ]
