@@ -65,7 +65,7 @@ def test_a_paid_invoice_prints_as_a_receipt_with_everything_on_it(clinic: Clinic
         "Receipt",
         "Lumen Aesthetics LLC",
         "EIN: 12-34",
-        "MA permit (Lumen Back Bay): ST-99",
+        "MA permit: ST-99",
         "1 Main St",
         invoice.display_number,
         invoice.client.full_name,

@@ -305,7 +305,7 @@ def _header(document: Document, s: dict[str, ParagraphStyle]) -> list[Any]:
         who.append(_p(f"{org.tax_number_label or 'Tax ID'}: {org.tax_number}", s["body"]))
     if location.tax_number:
         label = location.tax_number_label or "Tax registration"
-        who.append(_p(f"{label} ({location.name}): {location.tax_number}", s["body"]))
+        who.append(_p(f"{label}: {location.tax_number}", s["body"]))
 
     facts = [
         ("Invoice", invoice.display_number),

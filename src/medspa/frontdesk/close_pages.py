@@ -107,7 +107,10 @@ def drawer_lines(location: Location, business_date: date) -> list[DrawerLine]:
         DrawerLine(
             label=_tender_label(kind),
             taken=decimal_text(int(taken.get(kind) or 0), cur),
-            refunded=decimal_text(int(given.get(kind) or 0), cur),
+            # Shown as money out of the drawer; a dash when nothing went back.
+            refunded=f"\u2212{decimal_text(out, cur)}"
+            if (out := int(given.get(kind) or 0))
+            else "—",
         )
         for kind in kinds
     ]

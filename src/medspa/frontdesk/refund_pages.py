@@ -182,15 +182,24 @@ def _section(
     return render(request, template, context, status=status)
 
 
-def _done(request: HttpRequest, invoice: Invoice, notice: str, anchor: str) -> HttpResponse:
-    """Success: the invoice page again (its totals, status and lists all moved)."""
+def _done(
+    request: HttpRequest, who: Staff, invoice: Invoice, notice: str, anchor: str
+) -> HttpResponse:
+    """Success: the invoice page again (its totals, status and lists all moved).
+
+    With htmx, the page's <main> is swapped in place and scrolled to the section: a redirect
+    to the same page with only a #fragment would not reload it.
+    """
     messages.success(request, notice)
-    url = f"{reverse('frontdesk:checkout', args=[invoice.pk])}#{anchor}"
     if _is_htmx(request):
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
+        from medspa.frontdesk.checkout_pages import _checkout_page
+
+        response = _checkout_page(request, who, _invoice(who, invoice.pk))
+        response["HX-Retarget"] = "main"
+        response["HX-Reselect"] = "main"
+        response["HX-Reswap"] = f"outerHTML show:#{anchor}:top"
         return response
-    return redirect(url)
+    return redirect(f"{reverse('frontdesk:checkout', args=[invoice.pk])}#{anchor}")
 
 
 def _refused(
@@ -323,7 +332,7 @@ def refund(request: HttpRequest, pk: int) -> HttpResponse:
     )
     amount = decimal_text(r.amount_cents, invoice.currency)
     notice = f"Refunded {amount} {how}." if not taken.replayed else f"Already refunded: {amount}."
-    return _done(request, invoice, notice, "money-back")
+    return _done(request, who, invoice, notice, "money-back")
 
 
 @login_required
@@ -362,7 +371,9 @@ def credit_note(request: HttpRequest, pk: int) -> HttpResponse:
         errors = _refusal(refusal, REFUND_FIELDS)
         return _refused(request, who, invoice, "note", errors, given)
     amount = decimal_text(int(body["amount_cents"]), invoice.currency)
-    return _done(request, invoice, f"Credit note {body['number']} issued: {amount}.", "money-back")
+    return _done(
+        request, who, invoice, f"Credit note {body['number']} issued: {amount}.", "money-back"
+    )
 
 
 urlpatterns: list[URLPattern] = [

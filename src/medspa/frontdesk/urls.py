@@ -10,6 +10,7 @@ from medspa.frontdesk import (
     close_pages,
     consent_pages,
     daysheet,
+    identity_pages,
     intake_pages,
     ledger_pages,
     manage,
@@ -36,6 +37,7 @@ urlpatterns = [
     *checkout_pages.urlpatterns,
     *refund_pages.urlpatterns,
     *close_pages.urlpatterns,
+    *identity_pages.urlpatterns,
     *intake_pages.urlpatterns,
     *consent_pages.urlpatterns,
 ]
