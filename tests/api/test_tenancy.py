@@ -167,6 +167,9 @@ ROUTES_WITHOUT_IDS = {
     ("POST", "/api/v1/consents/templates"),  # its service ids: see the body test below
     ("GET", "/api/v1/ledger/accounts"),  # a list: tests/ledger/test_api.py shows only the own
     ("GET", "/api/v1/ledger/trial-balance"),  # sums of the own lines: tests/ledger/test_api.py
+    # The caller's own organization: tests/billing/test_receipt_pdf.py changes only its own.
+    ("GET", "/api/v1/organization/billing-identity"),
+    ("PATCH", "/api/v1/organization/billing-identity"),
 }
 
 

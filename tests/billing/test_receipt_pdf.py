@@ -199,4 +199,7 @@ def test_owners_set_the_legal_name_and_tax_numbers_printed(
     assert desk.status_code == 403 and foreign.status_code == 404
     clinic.organization.refresh_from_db()
     assert clinic.organization.tax_number == "12-34"
+    outsider.organization.refresh_from_db()
+    outsider.location.refresh_from_db()
+    assert outsider.organization.tax_number == outsider.location.tax_number == ""
     assert AuditEvent.objects.filter(action="organization.billing_identity_changed").count() == 1
