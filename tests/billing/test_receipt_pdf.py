@@ -203,3 +203,17 @@ def test_owners_set_the_legal_name_and_tax_numbers_printed(
     outsider.location.refresh_from_db()
     assert outsider.organization.tax_number == outsider.location.tax_number == ""
     assert AuditEvent.objects.filter(action="organization.billing_identity_changed").count() == 1
+
+
+def test_a_void_invoice_says_so_and_is_never_a_receipt(clinic: Clinic) -> None:
+    botox_priced(clinic)
+    invoice = services.void_invoice(
+        invoice=services.issue_invoice(invoice=signed_visit(clinic), actor=None),
+        actor=None,
+        reason="Booked twice",
+    )
+
+    text = text_of(clinic, invoice)
+
+    assert "Invoice (void)" in text and "VOID" in text and "Void: Booked twice" in text
+    assert "Receipt" not in text and "Balance due" not in text

@@ -23,8 +23,9 @@ org = Organization.objects.order_by("id").first()
 update_billing_identity(organization=org, actor=None, changes={
     "legal_name": "Lumen Aesthetics LLC", "tax_number_label": "EIN", "tax_number": "84-2917365"})
 for site in org.locations.all():
+    state = "CO" if "Denver" in site.name else "MA"
     update_location_tax_number(location=site, actor=None, changes={
-        "tax_number_label": "MA sales tax", "tax_number": "SR-4471920"})
+        "tax_number_label": f"{state} sales tax", "tax_number": f"{state}-{site.pk:07d}"})
 print("ok")
 """
 
@@ -136,3 +137,26 @@ def test_billing_refunds_part_of_a_visit_and_the_books_balance(
     # The trial balance and the latest entries (the whole journal runs to many screens).
     page.set_viewport_size({"width": 1366, "height": 1500})
     page.screenshot(path=str(SCREENSHOTS / "books.png"))
+
+
+def test_an_owner_sets_the_receipt_details(served: str, page: Page) -> None:
+    page.goto(f"{served}/accounts/login/")
+    page.get_by_label("Email").fill("owner@demo.medspa.example")
+    page.get_by_label("Password").fill("demo")
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{served}/invoices/")
+
+    page.get_by_role("link", name="Receipt details: legal name and tax numbers").click()
+    expect(page.get_by_role("heading", name="Receipt details")).to_be_visible()
+    page.get_by_label("Tax number", exact=True).fill("9" * 61)
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#org-tax_number-error")).to_contain_text("Keep it under 60")
+    page.get_by_label("Legal name").fill("Lumen Aesthetics LLC")
+    page.get_by_label("Name of the tax number").fill("EIN")
+    page.get_by_label("Tax number", exact=True).fill("84-2917365")
+    no_serious_problems(page)
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Saved: invoices and receipts print these")).to_be_visible()
+    expect(page.get_by_label("Tax number", exact=True)).to_have_value("84-2917365")
+    no_serious_problems(page)
+    page.screenshot(path=str(SCREENSHOTS / "receipt-details.png"), full_page=True)

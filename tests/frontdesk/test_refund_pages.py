@@ -233,3 +233,18 @@ def test_a_paid_invoice_page_with_refunds_takes_a_bounded_number_of_queries(
         page = billing.get(f"/invoices/{invoice.pk}/")
 
     assert page.status_code == 200 and page.content.decode().count("Refund R") == 2
+
+
+def test_without_htmx_a_refusal_comes_back_on_the_whole_page(clinic: Clinic) -> None:
+    invoice = paid(clinic)
+    billing = signed_in(clinic)
+
+    refused = billing.post(
+        f"/invoices/{invoice.pk}/credit-note",
+        {"note_key": "n1", "amount": "450.01", "reason": "Too much", "method": "account_credit"},
+    )
+
+    body = refused.content.decode()
+    assert refused.status_code == 422 and "<h1>" in body
+    assert 'id="note-amount-error"' in body and "at most 450.00 USD" in body
+    assert 'value="450.01"' in body and CreditNote.objects.count() == 0

@@ -75,7 +75,7 @@ def billing_identity(request: HttpRequest) -> HttpResponse:
             _field(
                 "org-legal_name",
                 "Legal name",
-                "As registered, if not the trading name",
+                "as registered, if not the trading name",
                 values,
                 errors,
             ),
@@ -95,7 +95,7 @@ def billing_identity(request: HttpRequest) -> HttpResponse:
                     _field(
                         f"loc-{site.pk}-tax_number_label",
                         "Name of its tax number",
-                        "e.g. MA sales tax permit",
+                        "e.g. a state sales tax permit",
                         values,
                         errors,
                     ),
