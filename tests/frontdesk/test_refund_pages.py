@@ -248,3 +248,17 @@ def test_without_htmx_a_refusal_comes_back_on_the_whole_page(clinic: Clinic) -> 
     assert refused.status_code == 422 and "<h1>" in body
     assert 'id="note-amount-error"' in body and "at most 450.00 USD" in body
     assert 'value="450.01"' in body and CreditNote.objects.count() == 0
+
+
+def test_the_printed_receipt_shows_the_legal_name_and_tax_numbers(clinic: Clinic) -> None:
+    org, site = clinic.organization, clinic.location
+    org.legal_name, org.tax_number_label, org.tax_number = "Lumen Aesthetics LLC", "EIN", "12-34"
+    org.save()
+    site.tax_number_label, site.tax_number = "MA sales tax", "SR-1"
+    site.save()
+    invoice = paid(clinic)
+
+    html = signed_in(clinic).get(f"/invoices/{invoice.pk}/receipt").content.decode()
+
+    assert "Lumen Aesthetics LLC" in html and "EIN: 12-34" in html
+    assert "MA sales tax: SR-1" in html and f"/invoices/{invoice.pk}/pdf" in html
