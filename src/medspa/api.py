@@ -13,6 +13,7 @@ from medspa.billing.api import router as billing_router
 from medspa.billing.api_cards import router as cards_router
 from medspa.billing.api_plans import router as plans_router
 from medspa.billing.api_promotions import router as promotions_router
+from medspa.billing.api_receipts import router as receipts_router
 from medspa.billing.api_refunds import router as refunds_router
 from medspa.catalog.api import router as catalog_router
 from medspa.clients.api import router as clients_router
@@ -111,4 +112,5 @@ api.add_router("/", refunds_router)
 api.add_router("/", promotions_router)
 api.add_router("/", cards_router)
 api.add_router("/", plans_router)
+api.add_router("/", receipts_router)
 api.add_router("/", ledger_router)

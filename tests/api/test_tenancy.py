@@ -186,6 +186,9 @@ ROUTES_WITHOUT_IDS = {
     ("GET", "/api/v1/referral-programme"),
     ("PUT", "/api/v1/referral-programme"),
     ("GET", "/api/v1/payment-follow-ups"),  # a list: tests/billing/test_api_plans.py
+    # The caller's own organization: tests/billing/test_receipt_pdf.py changes only its own.
+    ("GET", "/api/v1/organization/billing-identity"),
+    ("PATCH", "/api/v1/organization/billing-identity"),
 }
 
 

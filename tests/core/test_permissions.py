@@ -102,6 +102,13 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
         "/api/v1/promotion-codes",
         {"code": "WALK10", "percent_bp": 1000},
     ),
+    ("billing.send", "POST", "/api/v1/invoices/{paid_invoice}/send", {"to_email": "a@example.com"}),
+    (
+        "billing.identity",
+        "PATCH",
+        "/api/v1/organization/billing-identity",
+        {"tax_number": "12-3456789"},
+    ),
     (
         "aftercare.manage",
         "POST",

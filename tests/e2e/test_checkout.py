@@ -83,7 +83,7 @@ def test_billing_checks_out_a_visit_and_prints_the_receipt(
     page.get_by_role("button", name="Take payment").click()
 
     expect(page.locator(".paid-banner")).to_contain_text("Paid ✓")
-    expect(page.get_by_text("ref T-20931")).to_be_visible()
+    expect(page.locator("ul.payments").get_by_text("ref T-20931")).to_be_visible()
     page.get_by_role("button", name="Print receipt").click()
     expect(page.get_by_role("button", name="Print")).to_be_visible()
     expect(page.get_by_text("(Loyalty: tenth visit)")).to_be_visible()

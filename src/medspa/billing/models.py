@@ -386,3 +386,4 @@ from medspa.billing.promotion_models import (  # noqa: E402,F401
     Referral,
     ReferralProgramme,
 )
+from medspa.billing.receipt_models import ReceiptSending, SendingStatus  # noqa: E402,F401

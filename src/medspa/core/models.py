@@ -44,6 +44,14 @@ class Organization(models.Model):
         ],
         help_text="A signed-in session ends after this many minutes without activity.",
     )
+    # Printed on invoices and receipts: the business's legal name and tax registration.
+    legal_name = models.CharField(
+        max_length=200, blank=True, help_text="As registered, if not the trading name."
+    )
+    tax_number_label = models.CharField(
+        max_length=40, blank=True, default="Tax ID", help_text="e.g. EIN, VAT no., GST/HST no."
+    )
+    tax_number = models.CharField(max_length=60, blank=True)
 
     class Meta:
         constraints = [
@@ -81,6 +89,10 @@ class Location(models.Model):
     booking_lead_minutes = models.PositiveIntegerField(default=60)
     booking_horizon_days = models.PositiveIntegerField(default=180)
     is_active = models.BooleanField(default=True)
+    # A site's own tax registration (a state seller's permit, a branch's GST number), printed
+    # on its invoices and receipts beside the organization's.
+    tax_number_label = models.CharField(max_length=40, blank=True)
+    tax_number = models.CharField(max_length=60, blank=True)
 
     class Meta:
         constraints = [

@@ -63,6 +63,10 @@ MATRIX: dict[str, frozenset[str]] = {
     "promotions.manage": MANAGERS,
     # Failed payment plans: call the client, then resolve (a write-off is a credit note).
     "billing.follow_ups": MANAGERS | {Role.BILLING},
+    # The legal name and tax numbers printed on invoices and receipts.
+    "billing.identity": MANAGERS,
+    # E-mail an issued invoice or receipt to the client: whoever checks them out.
+    "billing.send": DESK | {Role.BILLING},
     "aftercare.manage": MANAGERS,
     "aftercare.send": MANAGERS | {Role.PROVIDER},
     "audit.view": MANAGERS,

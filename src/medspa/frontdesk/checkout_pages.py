@@ -237,6 +237,10 @@ def _checkout_page(
     from medspa.frontdesk.plan_pages import plan_context  # it builds on this module
 
     context.update(plan_context(who, invoice, errors=errors or {}, values=values))
+    # The PDF, "Send receipt", refunds and credit notes (frontdesk/refund_pages.py).
+    from medspa.frontdesk.refund_pages import desk_money_context
+
+    context.update(desk_money_context(who, invoice, errors=errors, values=values))
     return render(request, "frontdesk/checkout/page.html", context, status=status)
 
 
