@@ -223,6 +223,7 @@ def test_the_demo_desk_gave_some_money_back_and_closed_every_past_day(demo: Demo
     from medspa.ledger.selectors import trial_balance
 
     org = Organization.objects.get(slug=DEMO_SLUG)
+    assert org.legal_name and org.tax_number  # printed on every receipt
     given = Refund.objects.filter(organization=org)
     assert given.exists()
     for refund in given.select_related("invoice"):

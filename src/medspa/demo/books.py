@@ -20,6 +20,7 @@ from medspa.billing import services as billing
 from medspa.billing.models import Invoice, InvoiceLine, LineKind, RefundMethod, TaxCategory
 from medspa.catalog.models import Product, ProductCategory, ProductUnit
 from medspa.clinical.models import Chart, ChartStatus
+from medspa.core import identity
 from medspa.core.models import Location, Organization, Role, User
 from medspa.demo import offers
 
@@ -46,14 +47,33 @@ RETAIL_TAX = {
     "America/New_York": (625, "MA sales tax"),
     "America/Denver": (881, "Denver sales tax"),
 }
+# What the receipts print: the company and its federal number, each site's sales tax account.
+LEGAL_NAME = "Lumen Aesthetics LLC"
+EIN = "84-2917365"
+SALES_TAX_ACCOUNT = {
+    "America/New_York": ("MA sales tax reg.", "SLS-30418827"),
+    "America/Denver": ("CO sales tax acct.", "40187723-0001"),
+}
 
 
 def _set_prices(organization: Organization, actor: User | None) -> None:
+    identity.update_billing_identity(
+        organization=organization,
+        actor=actor,
+        changes={"legal_name": LEGAL_NAME, "tax_number_label": "EIN", "tax_number": EIN},
+    )
     Product.objects.bulk_create(
         Product(organization=organization, name=name, category=category, unit=unit, price_cents=p)
         for name, category, unit, p in PRODUCTS
     )
     for location in Location.objects.filter(organization=organization):
+        if location.time_zone in SALES_TAX_ACCOUNT:
+            account_label, number = SALES_TAX_ACCOUNT[location.time_zone]
+            identity.update_location_tax_number(
+                location=location,
+                actor=actor,
+                changes={"tax_number_label": account_label, "tax_number": number},
+            )
         rate, label = RETAIL_TAX.get(location.time_zone, (0, "Sales tax"))
         billing.set_tax_rate(
             location=location, actor=actor, category=TaxCategory.RETAIL, rate_bp=rate, name=label
