@@ -10,6 +10,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer, SessionAuth
 
 from medspa.billing.api import router as billing_router
+from medspa.billing.api_deposits import router as deposits_router
 from medspa.billing.api_refunds import router as refunds_router
 from medspa.catalog.api import router as catalog_router
 from medspa.clients.api import router as clients_router
@@ -105,4 +106,5 @@ api.add_router("/", charting_router)
 api.add_router("/", consent_router)
 api.add_router("/", billing_router)
 api.add_router("/", refunds_router)
+api.add_router("/", deposits_router)
 api.add_router("/", ledger_router)

@@ -14,6 +14,7 @@ from medspa.core.models import Role, User
 from medspa.core.permissions import MATRIX
 from medspa.scheduling.selectors import Wanted
 from medspa.scheduling.services import book_appointment
+from tests.billing.deposit_helpers import deposit_names
 from tests.billing.helpers import billing_names
 from tests.billing.refund_helpers import refund_names
 from tests.clinical.chart_helpers import chart_names
@@ -92,6 +93,17 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
         {"amount_cents": 100, "reason": "Price correction", "method": "account_credit"},
     ),
     ("billing.close", "GET", "/api/v1/locations/{location}/daily-close", None),
+    # Deposits and fees (see tests/billing/deposit_helpers.py).
+    ("policies.manage", "PUT", "/api/v1/services/{neurotoxin}/policy", {"no_show_fee_cents": 2500}),
+    (
+        "deposits.take",
+        "POST",
+        "/api/v1/appointments/{deposit_visit}/deposit/payments",
+        {"tender": "cash", "amount_cents": 10000},
+    ),
+    ("deposits.refund", "POST", "/api/v1/deposits/{held_deposit}/refund", {"reason": "Goodwill"}),
+    ("fees.view", "GET", "/api/v1/fees?status=proposed", None),
+    ("fees.decide", "POST", "/api/v1/fees/{fee}/waive", {"reason": "First time: waived"}),
     (
         "aftercare.manage",
         "POST",
@@ -161,6 +173,7 @@ def test_each_role_may_do_exactly_what_the_matrix_says(
         **chart_names(clinic),
         **billing_names(clinic),
         **refund_names(clinic),
+        **deposit_names(clinic),
     }
     answers = {}
     for role in Role.values:

@@ -58,7 +58,10 @@ def expected_cash(location: Location, business_date: date) -> int:
         refunded_at__gte=start,
         refunded_at__lt=end,
     ).aggregate(total=Sum("amount_cents"))["total"]
-    return int(taken or 0) - int(given or 0)
+    # Deposits taken in cash or by cheque sit in the same drawer (billing/deposits.py).
+    from medspa.billing.deposits import drawer_deposits
+
+    return int(taken or 0) - int(given or 0) + drawer_deposits(location, start, end)
 
 
 def close_of(location: Location, business_date: date) -> DailyClose | None:

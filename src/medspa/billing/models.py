@@ -371,3 +371,10 @@ class DailyClose(models.Model):
 
 
 from medspa.billing.card_models import CardOnFile, StripeEvent  # noqa: E402,F401
+from medspa.billing.deposit_models import (  # noqa: E402,F401
+    Deposit,
+    DepositStatus,
+    FeeKind,
+    FeeStatus,
+    ProposedFee,
+)

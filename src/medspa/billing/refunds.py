@@ -118,7 +118,10 @@ def credit_balance(client: Client) -> int:
             organization_id=client.organization_id, invoice__client=client, kind=ACCOUNT_CREDIT
         )
     )
-    return granted - spent
+    # Deposits given back as account credit (billing/deposits.py) are credit too.
+    from medspa.billing.deposits import credit_from_deposits
+
+    return granted + credit_from_deposits(client.organization_id, client.pk) - spent
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,13 @@ MATRIX: dict[str, frozenset[str]] = {
     "billing.refund": MANAGERS | {Role.BILLING},
     # The till count at the end of the day: whoever closes the desk.
     "billing.close": DESK | {Role.BILLING},
+    # Deposits and cancellation fees: managers set each service's policy; the desk takes
+    # deposits and decides proposed fees; giving a held deposit back is a refund.
+    "policies.manage": MANAGERS,
+    "deposits.take": DESK | {Role.BILLING},
+    "deposits.refund": MANAGERS | {Role.BILLING},
+    "fees.view": DESK | {Role.BILLING},
+    "fees.decide": DESK | {Role.BILLING},
     "aftercare.manage": MANAGERS,
     "aftercare.send": MANAGERS | {Role.PROVIDER},
     "audit.view": MANAGERS,
