@@ -374,3 +374,36 @@ def test_the_outsider_s_deposits_are_not_counted(clinic: Clinic, outsider: Clini
     clinic.book(10)
     assert held_total(clinic.organization) == 0
     assert held_total(outsider.organization) == 10000
+
+
+def test_cash_deposits_are_counted_in_the_day_s_till(clinic: Clinic) -> None:
+    from medspa.billing.close import expected_cash, local_today
+
+    today = local_today(clinic.location)
+    deposit = paid_deposit(clinic)
+    paid_deposit(clinic, 13, tender="card_external")  # on the terminal: not in the drawer
+    assert expected_cash(clinic.location, today) == 10000
+    cancel(deposit.appointment, clinic, hours_before=30)
+    refund_deposit(deposit=deposit, actor=clinic.users[Role.FRONT_DESK])
+    assert expected_cash(clinic.location, today) == 0
+
+
+def test_a_deposit_given_back_as_credit_pays_a_later_invoice(clinic: Clinic) -> None:
+    deposit = paid_deposit(clinic, refund_to="account_credit")
+    cancel(deposit.appointment, clinic, hours_before=30)
+    later, _ = services.build_invoice_from_chart(
+        appointment=clinic.book(13, client=deposit.client), actor=None
+    )
+    issued = services.issue_invoice(invoice=later, actor=None)
+    taken = services.record_payment(
+        invoice=issued,
+        tenders=[
+            services.TenderIn("account_credit", 10000),
+            services.TenderIn("cash", 35000),
+        ],
+        idempotency_key=key(),
+        actor=None,
+    )
+    assert taken.invoice.status == InvoiceStatus.PAID
+    assert credit_balance(deposit.client) == 0
+    assert ledger(clinic)["client_credit"] == 0

@@ -838,10 +838,12 @@ def confirm_fee(
             take_card_payment(
                 invoice=issued,
                 amount_cents=current.amount_cents,
-                idempotency_key=f"{INTERNAL_KEY_PREFIX}fee:{current.pk}:{key}"[:200],
+                # The desk's key for this decision: a retry finds the payment, never a second.
+                idempotency_key=key,
                 actor=actor,
                 card=card,
             )
+            issued.refresh_from_db()
         current.status = FeeStatus.CHARGED if card is not None else FeeStatus.INVOICED
         current.invoice = issued
         current.card = card
