@@ -9,6 +9,7 @@ from medspa.frontdesk import (
     client_pages,
     consent_pages,
     daysheet,
+    deposit_pages,
     intake_pages,
     ledger_pages,
     manage,
@@ -34,4 +35,5 @@ urlpatterns = [
     *checkout_pages.urlpatterns,
     *intake_pages.urlpatterns,
     *consent_pages.urlpatterns,
+    *deposit_pages.urlpatterns,
 ]
