@@ -34,6 +34,8 @@ def test_the_panel_shows_the_deposit_due_and_the_desk_takes_it_once(clinic: Clin
     assert "Already taken" in again.content.decode()
     assert Deposit.objects.get(appointment=visit).status == "held"
     assert ledger(clinic)["deposits_held"] == 10000
+    history = desk.get(f"/calendar/appointments/{visit.pk}/").content.decode()
+    assert "Deposit asked: 100.00" in history and "Deposit taken: 100.00" in history
 
 
 def test_a_wrong_amount_is_shown_next_to_the_field_and_nothing_is_taken(clinic: Clinic) -> None:

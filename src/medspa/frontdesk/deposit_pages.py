@@ -341,3 +341,29 @@ urlpatterns: list[URLPattern] = [
     path("fees/<int:pk>/confirm", confirm, name="fee_confirm"),
     path("fees/<int:pk>/waive", waive, name="fee_waive"),
 ]
+
+
+# The appointment panel's history, in the desk's words (frontdesk/appointments.py asks).
+HISTORY_WORDS = {
+    "billing.deposit_requested": "Deposit asked",
+    "billing.deposit_taken": "Deposit taken",
+    "billing.deposit_applied": "Deposit applied at checkout",
+    "billing.deposit_refund_due": "Deposit to give back",
+    "billing.deposit_refunded": "Deposit given back",
+    "billing.deposit_forfeited": "Deposit kept under the cancellation policy",
+    "billing.deposit_cancelled": "Deposit no longer due",
+    "billing.fee_proposed": "Fee proposed for staff to decide",
+    "billing.fee_confirmed": "Fee confirmed",
+    "billing.fee_waived": "Fee waived",
+}
+
+
+def describe_event(action: str, data: dict[str, Any], currency: str) -> str | None:
+    """A deposit or fee event of the appointment as one line, or None if it is not one."""
+    words = HISTORY_WORDS.get(action)
+    if words is None:
+        return None
+    cents = data.get("amount_cents")
+    amount = f": {decimal_text(cents, currency)}" if type(cents) is int else ""
+    reason = f" ({data['reason']})" if action == "billing.fee_waived" and data.get("reason") else ""
+    return f"{words}{amount}{reason}"
