@@ -407,3 +407,13 @@ def test_a_deposit_given_back_as_credit_pays_a_later_invoice(clinic: Clinic) -> 
     assert taken.invoice.status == InvoiceStatus.PAID
     assert credit_balance(deposit.client) == 0
     assert ledger(clinic)["client_credit"] == 0
+
+
+def test_a_visit_checked_out_without_its_deposit_no_longer_asks_for_it(clinic: Clinic) -> None:
+    deposit_policy(clinic)
+    visit = clinic.book(10)
+    invoice, _ = services.build_invoice_from_chart(appointment=visit, actor=None)
+    issued = services.issue_invoice(invoice=invoice, actor=None)
+    assert (issued.paid_cents, issued.status) == (0, InvoiceStatus.OPEN)
+    assert deposit_of_visit(visit).status == DepositStatus.CANCELLED
+    assert ledger(clinic)["deposits_held"] == 0

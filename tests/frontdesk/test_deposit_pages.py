@@ -106,3 +106,43 @@ def test_roles_and_the_outsider(clinic: Clinic, outsider: Clinic) -> None:
     assert "No fee is waiting" in them.get("/fees/").content.decode()
     fee.refresh_from_db()
     assert fee.status == "proposed"
+
+
+def test_a_manager_edits_a_service_s_policy_on_its_page(clinic: Clinic) -> None:
+    from medspa.catalog.policies import policy_for
+
+    manager = signed_in(clinic, Role.MANAGER)
+    listing = manager.get("/policies/").content.decode()
+    assert "Neurotoxin" in listing and "None" in listing
+    url = f"/policies/{clinic.neurotoxin.pk}/"
+    form = {
+        "deposit_kind": "percent",
+        "deposit_percent": "20",
+        "cancel_window_hours": "48",
+        "late_cancel_deposit": "forfeit",
+        "no_show_deposit": "forfeit",
+        "refund_to": "account_credit",
+        "late_cancel_fee": "75.00",
+        "no_show_fee": "abc",
+    }
+    refused = manager.post(url, form)
+    assert refused.status_code == 422 and 'id="p-noshow-fee-error"' in refused.content.decode()
+    assert policy_for(clinic.neurotoxin).pk is None
+    saved = manager.post(url, {**form, "no_show_fee": "120"})
+    assert saved.status_code == 302
+    policy = policy_for(clinic.neurotoxin)
+    assert (policy.deposit_percent_bp, policy.cancel_window_hours) == (2000, 48)
+    assert (policy.late_cancel_fee_cents, policy.no_show_fee_cents) == (7500, 12000)
+    assert "20% of the price" in manager.get("/policies/").content.decode()
+    assert signed_in(clinic).get("/policies/").status_code == 404
+    assert (
+        signed_in(clinic, Role.OWNER).get(f"/policies/{clinic.neurotoxin.pk}/").status_code == 200
+    )
+
+
+def test_another_clinic_s_service_policy_is_not_found(clinic: Clinic, outsider: Clinic) -> None:
+    them = signed_in(outsider, Role.MANAGER)
+    url = f"/policies/{clinic.neurotoxin.pk}/"
+    assert them.get(url).status_code == 404
+    assert them.post(url, {"deposit_kind": "none"}).status_code == 404
+    assert url not in them.get("/policies/").content.decode()

@@ -21,7 +21,8 @@ class DepositStatus(models.TextChoices):
     REFUND_DUE = "refund_due", "To give back"
     REFUNDED = "refunded", "Refunded"
     FORFEITED = "forfeited", "Forfeited"
-    CANCELLED = "cancelled", "Not needed (visit cancelled before it was paid)"
+    # Never paid, and no longer asked: the visit was cancelled, or checked out without it.
+    CANCELLED = "cancelled", "Not taken"
 
 
 class Deposit(models.Model):

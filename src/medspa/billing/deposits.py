@@ -438,7 +438,7 @@ def apply_held_deposit(*, invoice: Invoice, actor: User | None, now: datetime) -
 
     Called by `issue_invoice` in its transaction; answers the cents applied (0: nothing held).
     """
-    if invoice.appointment_id is None or invoice.balance_cents <= 0:
+    if invoice.appointment_id is None:
         return 0
     deposit = (
         Deposit.objects.select_for_update()
@@ -446,11 +446,17 @@ def apply_held_deposit(*, invoice: Invoice, actor: User | None, now: datetime) -
         .filter(
             organization_id=invoice.organization_id,
             appointment_id=invoice.appointment_id,
-            status=DepositStatus.HELD,
+            status__in=[DepositStatus.HELD, DepositStatus.DUE],
         )
         .first()
     )
-    if deposit is None or deposit.held_cents <= 0:
+    if deposit is not None and deposit.status == DepositStatus.DUE:
+        # Checked out without it: the invoice asks for the whole price, the deposit is moot.
+        deposit.status = DepositStatus.CANCELLED
+        deposit.save(update_fields=["status"])
+        _event(deposit, actor, "deposit_cancelled", why="checked out", invoice=invoice.pk)
+        return 0
+    if deposit is None or deposit.held_cents <= 0 or invoice.balance_cents <= 0:
         return 0
     amount = min(deposit.held_cents, invoice.balance_cents)
     entry = post_entry(

@@ -15,17 +15,20 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import URLPattern, path
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from medspa.billing import deposits, stripe_gateway
 from medspa.billing.card_models import CardOnFile
 from medspa.billing.deposit_models import Deposit, DepositStatus, FeeStatus, ProposedFee
 from medspa.billing.tenders import tender_named
+from medspa.catalog.models import Service
+from medspa.catalog.policies import policies_for, policy_for, set_booking_policy
+from medspa.catalog.policy_models import BookingPolicy, DepositKind, DepositOutcome, RefundTo
 from medspa.core.errors import DomainError
 from medspa.core.permissions import can
 from medspa.core.selectors import get_owned
 from medspa.core.web import Staff
-from medspa.frontdesk.checkout_pages import _amount, _refusal
+from medspa.frontdesk.checkout_pages import _amount, _percent_bp, _percent_text, _refusal
 from medspa.frontdesk.views import page_staff
 from medspa.ledger.exports import decimal_text
 from medspa.scheduling.models import Appointment
@@ -66,6 +69,12 @@ def _figures(deposit: Deposit) -> list[Figure]:
     if deposit.paid_cents:
         rows.append(Figure("Held now", decimal_text(deposit.held_cents, c)))
     return rows
+
+
+def _paid_with(deposit: Deposit) -> str:
+    tender = tender_named(deposit.tender)
+    label = (tender.label if tender else deposit.tender).lower()
+    return f"the {deposit.card} on file" if deposit.card_id and deposit.card else label
 
 
 def _tenders(deposit: Deposit) -> list[dict[str, str]]:
@@ -116,6 +125,7 @@ def _section(
         and deposit.status == DepositStatus.REFUND_DUE
         and can(who.user, "deposits.take"),
         "tenders": _tenders(deposit) if deposit is not None else [],
+        "paid_with": _paid_with(deposit) if deposit is not None else "",
         "cards": cards,
         "fee": fee,
         "fee_amount": decimal_text(fee.amount_cents, fee.currency) if fee else "",
@@ -333,7 +343,167 @@ def waive(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("frontdesk:fees")
 
 
+# --- booking policies (managers) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PolicyRow:
+    service: Service
+    policy: BookingPolicy
+    price: str
+    deposit: str
+    late_fee: str
+    no_show_fee: str
+
+
+def _deposit_text(policy: BookingPolicy, currency: str) -> str:
+    if policy.deposit_kind == DepositKind.AMOUNT:
+        return decimal_text(policy.deposit_amount_cents, currency)
+    if policy.deposit_kind == DepositKind.PERCENT:
+        return f"{_percent_text(policy.deposit_percent_bp)} of the price"
+    return "None"
+
+
+@login_required
+@require_GET
+def policy_list(request: HttpRequest) -> HttpResponse:
+    """Every service's deposit, cancellation window and fees, at a glance."""
+    who = page_staff(request, "policies.manage")
+    currency = who.organization.currency
+    services = list(Service.objects.filter(organization=who.organization, is_active=True))
+    policies = policies_for(services)
+    rows = [
+        PolicyRow(
+            service=s,
+            policy=policies[s.pk],
+            price=decimal_text(s.price_cents, currency),
+            deposit=_deposit_text(policies[s.pk], currency),
+            late_fee=decimal_text(policies[s.pk].late_cancel_fee_cents, currency),
+            no_show_fee=decimal_text(policies[s.pk].no_show_fee_cents, currency),
+        )
+        for s in services
+    ]
+    context = {"nav": "policies", "rows": rows, "currency": currency}
+    return render(request, "frontdesk/deposits/policies.html", context)
+
+
+def _policy_form(
+    request: HttpRequest,
+    who: Staff,
+    service: Service,
+    *,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    policy = policy_for(service)
+    currency = who.organization.currency
+    shown = values or {
+        "deposit_kind": policy.deposit_kind,
+        "deposit_amount": decimal_text(policy.deposit_amount_cents, currency)
+        if policy.deposit_amount_cents
+        else "",
+        "deposit_percent": _percent_text(policy.deposit_percent_bp).rstrip("%")
+        if policy.deposit_percent_bp
+        else "",
+        "cancel_window_hours": str(policy.cancel_window_hours),
+        "late_cancel_deposit": policy.late_cancel_deposit,
+        "no_show_deposit": policy.no_show_deposit,
+        "refund_to": policy.refund_to,
+        "late_cancel_fee": decimal_text(policy.late_cancel_fee_cents, currency),
+        "no_show_fee": decimal_text(policy.no_show_fee_cents, currency),
+    }
+    context = {
+        "nav": "policies",
+        "service": service,
+        "price": decimal_text(service.price_cents, currency),
+        "currency": currency,
+        "values": shown,
+        "errors": errors or {},
+        "kinds": DepositKind.choices,
+        "outcomes": DepositOutcome.choices,
+        "refund_choices": RefundTo.choices,
+    }
+    return render(request, "frontdesk/deposits/policy_form.html", context, status=status)
+
+
+def _service_of(who: Staff, pk: int) -> Service:
+    try:
+        return get_owned(Service, organization=who.organization, pk=pk, field="service")
+    except DomainError:
+        raise Http404("No such service.") from None
+
+
+POLICY_FIELDS = (
+    "deposit_kind",
+    "deposit_amount",
+    "deposit_percent",
+    "cancel_window_hours",
+    "late_cancel_deposit",
+    "no_show_deposit",
+    "refund_to",
+    "late_cancel_fee",
+    "no_show_fee",
+)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def policy_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """A service's booking policy: the deposit, the window, the fees."""
+    who = page_staff(request, "policies.manage")
+    service = _service_of(who, pk)
+    if request.method == "GET":
+        return _policy_form(request, who, service)
+    given = {name: request.POST.get(name, "").strip()[:30] for name in POLICY_FIELDS}
+    currency = who.organization.currency
+    errors: dict[str, str] = {}
+
+    def cents(name: str, *, blank_is_zero: bool = True) -> int:
+        if not given[name] and blank_is_zero:
+            return 0
+        found = _amount(given[name], currency)
+        if found is None:
+            errors[name] = "Give an amount, e.g. 50.00."
+            return 0
+        return found
+
+    percent = _percent_bp(given["deposit_percent"]) if given["deposit_percent"] else 0
+    if percent is None:
+        errors["deposit_percent"] = "Give a percent, e.g. 20."
+    hours = given["cancel_window_hours"]
+    changes: dict[str, Any] = {
+        "deposit_kind": given["deposit_kind"],
+        "deposit_amount_cents": cents("deposit_amount"),
+        "deposit_percent_bp": percent or 0,
+        "cancel_window_hours": int(hours) if hours.isdigit() else -1,
+        "late_cancel_deposit": given["late_cancel_deposit"],
+        "no_show_deposit": given["no_show_deposit"],
+        "refund_to": given["refund_to"],
+        "late_cancel_fee_cents": cents("late_cancel_fee"),
+        "no_show_fee_cents": cents("no_show_fee"),
+    }
+    if not errors:
+        try:
+            set_booking_policy(service=service, actor=who.user, **changes)
+        except DomainError as refusal:
+            fields = {
+                "deposit_amount_cents": "deposit_amount",
+                "deposit_percent_bp": "deposit_percent",
+                "late_cancel_fee_cents": "late_cancel_fee",
+                "no_show_fee_cents": "no_show_fee",
+                **{f: f for f in POLICY_FIELDS},
+            }
+            errors = _refusal(refusal, fields)
+    if errors:
+        return _policy_form(request, who, service, values=given, errors=errors, status=422)
+    messages.success(request, f"Booking policy of {service.name} saved.")
+    return redirect("frontdesk:policies")
+
+
 urlpatterns: list[URLPattern] = [
+    path("policies/", policy_list, name="policies"),
+    path("policies/<int:pk>/", policy_edit, name="policy_edit"),
     path("appointments/<int:pk>/deposit", visit_deposit, name="visit_deposit"),
     path("appointments/<int:pk>/deposit/take", take, name="deposit_take"),
     path("appointments/<int:pk>/deposit/give-back", give_back, name="deposit_give_back"),
