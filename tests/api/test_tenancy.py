@@ -16,6 +16,7 @@ from medspa.core.models import Role
 from medspa.scheduling.models import Appointment, ResourceBlock, WorkingHours
 from medspa.scheduling.selectors import Wanted
 from medspa.scheduling.services import book_appointment
+from tests.billing.deposit_helpers import their_deposit_ids
 from tests.billing.helpers import their_billing_ids
 from tests.clinical.chart_helpers import chart_ids
 from tests.clinical.consent_helpers import their_consent_ids
@@ -67,6 +68,7 @@ def their_ids(theirs: Clinic) -> dict[str, int]:
         **their_consent_ids(theirs, appointment),
         **their_intake_ids(theirs, appointment),
         **their_ledger_ids(theirs),
+        **their_deposit_ids(theirs),
     }
 
 
@@ -121,6 +123,8 @@ def own_body(ours: Clinic) -> dict[str, Any]:
         "tenders": [{"kind": "cash", "amount_cents": 500}],
         # The daily close: a till count.
         "counted_cents": 0,
+        # Deposits: the tender a deposit is taken with.
+        "tender": "cash",
         "template": 1,
     }
 
@@ -167,6 +171,8 @@ ROUTES_WITHOUT_IDS = {
     ("POST", "/api/v1/consents/templates"),  # its service ids: see the body test below
     ("GET", "/api/v1/ledger/accounts"),  # a list: tests/ledger/test_api.py shows only the own
     ("GET", "/api/v1/ledger/trial-balance"),  # sums of the own lines: tests/ledger/test_api.py
+    ("GET", "/api/v1/deposits"),  # a list: tests/billing/test_deposits_api.py, the outsider test
+    ("GET", "/api/v1/fees"),  # a list: tests/billing/test_deposits_api.py, the outsider test
 }
 
 

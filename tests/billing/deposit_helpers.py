@@ -102,3 +102,15 @@ def deposit_names(clinic: Clinic) -> dict[str, int]:
         "held_deposit": held.pk,
         "fee": ProposedFee.objects.get(appointment=late).pk,
     }
+
+
+def their_deposit_ids(theirs: Clinic) -> dict[str, int]:
+    """Another organization's deposit and proposed fee, for the tenancy walk (13:00, 13:30)."""
+    from medspa.billing.deposit_models import ProposedFee
+    from tests.factories import ClientFactory
+
+    deposit_policy(theirs, deposit_kind="amount")
+    deposit = paid_deposit(theirs, 13)
+    late = theirs.book(13, 30, client=ClientFactory(organization=theirs.organization))
+    cancel(late, theirs, hours_before=1)
+    return {"deposit": deposit.pk, "fee": ProposedFee.objects.get(appointment=late).pk}

@@ -168,8 +168,9 @@ class FeeOut(Schema):
 
 
 class FeeConfirmIn(Schema):
-    # "card": charged now to the card on file; "invoice": an open invoice for the next visit.
-    method: Name
+    # "card": charged now to the card on file; "invoice" (the default, which charges
+    # nothing): an open invoice to collect at the next visit.
+    method: Name = "invoice"
     card: int | None = None
 
 
