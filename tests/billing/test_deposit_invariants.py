@@ -15,13 +15,12 @@ from hypothesis import strategies as st
 from medspa.billing import services
 from medspa.billing.deposit_models import Deposit, DepositStatus, FeeStatus, ProposedFee
 from medspa.billing.deposits import (
-    confirm_fee,
     deposit_for,
     held_total,
     refund_deposit,
     take_deposit,
-    waive_fee,
 )
+from medspa.billing.fees import confirm_fee, waive_fee
 from medspa.catalog.policies import set_booking_policy
 from medspa.core.errors import DomainError
 from medspa.core.models import Role

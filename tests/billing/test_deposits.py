@@ -12,13 +12,12 @@ import pytest
 from medspa.billing import services
 from medspa.billing.deposit_models import Deposit, DepositStatus, FeeStatus, ProposedFee
 from medspa.billing.deposits import (
-    confirm_fee,
     held_total,
     late_after,
     refund_deposit,
     take_deposit,
-    waive_fee,
 )
+from medspa.billing.fees import confirm_fee, waive_fee
 from medspa.billing.models import InvoiceStatus, Payment
 from medspa.billing.refunds import credit_balance
 from medspa.catalog.policies import policy_for, set_booking_policy

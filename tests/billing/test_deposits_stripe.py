@@ -11,7 +11,8 @@ import pytest
 from medspa.billing import stripe_gateway
 from medspa.billing.card_models import CardOnFile
 from medspa.billing.deposit_models import Deposit, DepositStatus, FeeStatus, ProposedFee
-from medspa.billing.deposits import confirm_fee, refund_deposit, take_deposit
+from medspa.billing.deposits import refund_deposit, take_deposit
+from medspa.billing.fees import confirm_fee
 from medspa.core.errors import Conflict, Invalid
 from medspa.core.models import Role
 from tests.billing.deposit_helpers import cancel, deposit_of_visit, deposit_policy, ledger

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 from pydantic import StrictInt
 
-from medspa.billing import deposits
+from medspa.billing import deposits, fees
 from medspa.billing.api import _caller
 from medspa.billing.card_models import CardOnFile
 from medspa.billing.deposit_models import Deposit, ProposedFee
@@ -327,7 +327,7 @@ def refund_deposit(
 def list_fees(request: HttpRequest, status: str | None = None) -> dict[str, Any]:
     """Late-cancellation and no-show fees, the oldest first; ?status=proposed for the queue."""
     who = staff(request, "fees.view")
-    items = list(deposits.fees_for(who.organization, status=status)[:MAX_PAGE])
+    items = list(fees.fees_for(who.organization, status=status)[:MAX_PAGE])
     return {"items": items, "count": len(items)}
 
 
@@ -337,18 +337,16 @@ def confirm_fee(
 ) -> HttpResponse:
     """Charge the fee to the card on file, or put it on an invoice to collect."""
     who = _caller(request)
-    fee = deposits.fee_of(who.organization, fee_id)
+    fee = fees.fee_of(who.organization, fee_id)
     require(who.user, "fees.decide")
     key = _need_key(idempotency_key)
     card = _card(who, payload.card)
 
     def act() -> tuple[int, dict[str, Any]]:
-        done = deposits.confirm_fee(
+        done = fees.confirm_fee(
             fee=fee, actor=who.user, method=payload.method, card=card, idempotency_key=key
         )
-        return 200, FeeOut.from_orm(deposits.fee_of(who.organization, done.pk)).model_dump(
-            mode="json"
-        )
+        return 200, FeeOut.from_orm(fees.fee_of(who.organization, done.pk)).model_dump(mode="json")
 
     status, body = run_idempotent(
         organization=who.organization,
@@ -364,7 +362,7 @@ def confirm_fee(
 def waive_fee(request: HttpRequest, fee_id: int, payload: FeeWaiveIn) -> ProposedFee:
     """Waive the fee, with the reason."""
     who = _caller(request)
-    fee = deposits.fee_of(who.organization, fee_id)
+    fee = fees.fee_of(who.organization, fee_id)
     require(who.user, "fees.decide")
-    deposits.waive_fee(fee=fee, actor=who.user, reason=payload.reason)
-    return deposits.fee_of(who.organization, fee.pk)
+    fees.waive_fee(fee=fee, actor=who.user, reason=payload.reason)
+    return fees.fee_of(who.organization, fee.pk)

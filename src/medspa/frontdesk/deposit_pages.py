@@ -18,6 +18,7 @@ from django.urls import URLPattern, path
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from medspa.billing import deposits, stripe_gateway
+from medspa.billing import fees as fee_decisions
 from medspa.billing.card_models import CardOnFile
 from medspa.billing.deposit_models import Deposit, DepositStatus, FeeStatus, ProposedFee
 from medspa.billing.tenders import tender_named
@@ -270,9 +271,9 @@ def _fees_page(
     errors: dict[int, str] | None = None,
     status: int = 200,
 ) -> HttpResponse:
-    waiting = list(deposits.fees_for(who.organization, status=FeeStatus.PROPOSED)[:100])
+    waiting = list(fee_decisions.fees_for(who.organization, status=FeeStatus.PROPOSED)[:100])
     decided = list(
-        deposits.fees_for(who.organization)
+        fee_decisions.fees_for(who.organization)
         .exclude(status=FeeStatus.PROPOSED)
         .order_by("-decided_at", "-id")[:20]
     )
@@ -298,7 +299,7 @@ def fees(request: HttpRequest) -> HttpResponse:
 
 def _fee(who: Staff, pk: int) -> ProposedFee:
     try:
-        return deposits.fee_of(who.organization, pk)
+        return fee_decisions.fee_of(who.organization, pk)
     except DomainError:
         raise Http404("No such fee.") from None
 
@@ -316,7 +317,7 @@ def confirm(request: HttpRequest, pk: int) -> HttpResponse:
         else None
     )
     try:
-        done = deposits.confirm_fee(
+        done = fee_decisions.confirm_fee(
             fee=fee,
             actor=who.user,
             method=method,
@@ -336,7 +337,9 @@ def waive(request: HttpRequest, pk: int) -> HttpResponse:
     who = page_staff(request, "fees.decide")
     fee = _fee(who, pk)
     try:
-        deposits.waive_fee(fee=fee, actor=who.user, reason=request.POST.get("reason", "")[:300])
+        fee_decisions.waive_fee(
+            fee=fee, actor=who.user, reason=request.POST.get("reason", "")[:300]
+        )
     except DomainError as refusal:
         return _fees_page(request, who, errors={fee.pk: refusal.detail}, status=refusal.status)
     messages.success(request, f"Fee for {fee.client} waived.")
