@@ -152,3 +152,18 @@ def test_the_fee_list_is_a_fixed_number_of_queries(
         cancel(clinic.book(hour), clinic, hours_before=1)
     with django_assert_max_num_queries(6):
         assert desk.get("/api/v1/fees").json()["count"] == 4
+
+
+def test_a_deposit_given_back_as_credit_shows_in_the_client_s_credit(
+    clinic: Clinic, desk: HttpClient, api_as: Api
+) -> None:
+    deposit_policy(clinic, refund_to="account_credit")
+    visit = clinic.book(10)
+    url = f"/api/v1/appointments/{visit.pk}/deposit/payments"
+    post(desk, url, {"tender": "cash", "amount_cents": 10000}, key="d-1")
+    cancel(visit, clinic, hours_before=48)
+    credit = api_as(clinic.users[Role.BILLING]).get(f"/api/v1/clients/{visit.client_id}/credit")
+    assert credit.status_code == 200, credit.content
+    body = credit.json()
+    assert body["balance_cents"] == 10000
+    assert [(m["amount_cents"], m["invoice"]) for m in body["movements"]] == [(10000, None)]

@@ -107,7 +107,7 @@ class CreditNoteIssuedOut(Schema):
 class CreditMovementOut(Schema):
     at: datetime
     amount_cents: int
-    invoice: int
+    invoice: int | None
     what: str
 
 

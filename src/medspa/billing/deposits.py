@@ -36,6 +36,7 @@ from medspa.billing.deposit_models import (
 )
 from medspa.billing.gateways import ChargeRequest, gateway_named
 from medspa.billing.models import Invoice, InvoiceStatus, Payment
+from medspa.billing.refunds import CreditMovement
 from medspa.billing.services import (
     INTERNAL_KEY_PREFIX,
     _text,
@@ -44,6 +45,7 @@ from medspa.billing.services import (
 from medspa.billing.tenders import tender_named
 from medspa.catalog.policies import policies_for
 from medspa.catalog.policy_models import BookingPolicy, DepositKind, DepositOutcome, RefundTo
+from medspa.clients.models import Client
 from medspa.core.audit import record_event
 from medspa.core.errors import Conflict, FieldError, Invalid
 from medspa.core.models import Location, Organization, User
@@ -151,6 +153,22 @@ def credit_from_deposits(organization_id: int, client_id: int) -> int:
         refund_method=RefundTo.ACCOUNT_CREDIT,
     ).aggregate(s=Sum("refunded_cents"))["s"]
     return int(total or 0)
+
+
+def credit_movements_from_deposits(client: Client, limit: int) -> list[CreditMovement]:
+    """The client's deposits given back as account credit, as credit history lines."""
+    given = Deposit.objects.filter(
+        organization_id=client.organization_id,
+        client=client,
+        refund_method=RefundTo.ACCOUNT_CREDIT,
+        refunded_cents__gt=0,
+    ).order_by("-refunded_at", "-id")[:limit]
+    return [
+        CreditMovement(
+            d.refunded_at or d.requested_at, d.refunded_cents, None, "Deposit given back"
+        )
+        for d in given
+    ]
 
 
 # --- the policy applied to a visit -------------------------------------------------------

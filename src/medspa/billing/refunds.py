@@ -130,12 +130,12 @@ class CreditMovement:
 
     at: datetime
     amount_cents: int
-    invoice_id: int
+    invoice_id: int | None  # None: a deposit given back as credit (no invoice)
     what: str
 
 
 def credit_history(client: Client, limit: int = 200) -> list[CreditMovement]:
-    """The client's account credit granted and spent, newest first (two queries)."""
+    """The client's account credit granted and spent, newest first (three queries)."""
     granted = Refund.objects.filter(
         organization_id=client.organization_id, invoice__client=client, tender=ACCOUNT_CREDIT
     ).order_by("-refunded_at", "-id")[:limit]
@@ -149,6 +149,10 @@ def credit_history(client: Client, limit: int = 200) -> list[CreditMovement]:
         CreditMovement(p.received_at, -p.amount_cents, p.invoice_id, "Spent on an invoice")
         for p in spent
     ]
+    # Deposits given back as account credit (billing/deposits.py).
+    from medspa.billing.deposits import credit_movements_from_deposits
+
+    moves += credit_movements_from_deposits(client, limit)
     return sorted(moves, key=lambda m: m.at, reverse=True)[:limit]
 
 
