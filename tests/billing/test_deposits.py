@@ -416,3 +416,23 @@ def test_a_visit_checked_out_without_its_deposit_no_longer_asks_for_it(clinic: C
     assert (issued.paid_cents, issued.status) == (0, InvoiceStatus.OPEN)
     assert deposit_of_visit(visit).status == DepositStatus.CANCELLED
     assert ledger(clinic)["deposits_held"] == 0
+
+
+def test_a_cancellation_is_judged_by_the_terms_the_visit_was_booked_under(
+    clinic: Clinic,
+) -> None:
+    deposit = paid_deposit(clinic, late_cancel_fee_cents=15000)
+    # The manager raises the fee and shortens the window after the client booked.
+    deposit_policy(clinic, late_cancel_fee_cents=40000, cancel_window_hours=2)
+    cancel(deposit.appointment, clinic, hours_before=3)  # late under the 24 h booked
+    fee = ProposedFee.objects.get()
+    assert (fee.policy_fee_cents, fee.amount_cents) == (15000, 5000)
+
+
+def test_a_visit_booked_before_any_policy_is_never_charged_a_fee(clinic: Clinic) -> None:
+    early = clinic.book(10)
+    deposit_policy(clinic, deposit_kind="none")
+    later = clinic.book(13)
+    cancel(early, clinic, hours_before=2)
+    cancel(later, clinic, hours_before=2)
+    assert [f.appointment_id for f in ProposedFee.objects.all()] == [later.pk]

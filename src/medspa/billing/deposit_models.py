@@ -111,6 +111,22 @@ class Deposit(models.Model):
         return self.paid_cents - self.applied_cents - self.refunded_cents - self.forfeited_cents
 
 
+class BookingTerms(models.Model):
+    """The cancellation terms a visit was booked under (its services' policies combined, as
+    they stood at booking): a later change of policy does not change what a client agreed
+    to. Kept only for visits whose services have a policy set."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    appointment = models.OneToOneField(
+        Appointment, on_delete=models.CASCADE, related_name="booking_terms"
+    )
+    terms = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Terms of {self.appointment_id}"
+
+
 class FeeKind(models.TextChoices):
     LATE_CANCEL = "late_cancel", "Late cancellation"
     NO_SHOW = "no_show", "No-show"

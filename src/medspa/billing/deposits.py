@@ -18,7 +18,7 @@ card on file, or an invoice to collect at the next visit) or waives with a reaso
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,7 @@ from django.utils import timezone
 from medspa.billing import money
 from medspa.billing.card_models import CardOnFile
 from medspa.billing.deposit_models import (
+    BookingTerms,
     Deposit,
     DepositStatus,
     FeeKind,
@@ -238,24 +239,29 @@ def terms_of(appointment: Appointment) -> Terms:
 
 
 def request_deposit(*, appointment: Appointment, actor: User | None) -> Deposit | None:
-    """At booking: the deposit the visit's services ask for (none when they ask for none)."""
-    # One query in the usual case (no service of the visit asks for a deposit): bookings
-    # are the busiest writes of the day.
-    asks = (
-        BookingPolicy.objects.filter(
-            service_id__in=AppointmentService.objects.filter(appointment=appointment).values(
-                "service_id"
-            )
+    """At booking: keep the terms the visit is booked under, and ask for the deposit its
+    services ask for (none when they ask for none)."""
+    # One query in the usual case (no service of the visit has a policy set): bookings are
+    # the busiest writes of the day.
+    has_policy = BookingPolicy.objects.filter(
+        service_id__in=AppointmentService.objects.filter(appointment=appointment).values(
+            "service_id"
         )
-        .exclude(deposit_kind=DepositKind.NONE)
-        .exists()
-    )
-    if not asks:
+    ).exists()
+    if not has_policy:
         return None
     terms = terms_of(appointment)
-    if terms.deposit_cents <= 0:
-        return None
     with transaction.atomic():
+        BookingTerms.objects.get_or_create(
+            appointment=appointment,
+            defaults={
+                "organization_id": appointment.organization_id,
+                "terms": asdict(terms),
+                "created_at": appointment.created_at,
+            },
+        )
+        if terms.deposit_cents <= 0:
+            return None
         deposit, created = Deposit.objects.get_or_create(
             appointment=appointment,
             defaults={
@@ -270,6 +276,27 @@ def request_deposit(*, appointment: Appointment, actor: User | None) -> Deposit 
         if created:
             _event(deposit, actor, "deposit_requested", amount_cents=deposit.amount_cents)
     return deposit
+
+
+# A visit booked while none of its services had a policy was booked under the defaults: no
+# deposit, 24 hours, no fees. A policy set later never reaches back to it.
+DEFAULT_TERMS = Terms(
+    deposit_cents=0,
+    window_hours=24,
+    late_cancel_deposit=DepositOutcome.FORFEIT,
+    no_show_deposit=DepositOutcome.FORFEIT,
+    refund_to=RefundTo.ORIGINAL,
+    late_cancel_fee_cents=0,
+    no_show_fee_cents=0,
+)
+
+
+def booked_terms(appointment: Appointment) -> Terms:
+    """The terms the visit was booked under (the defaults when no policy applied then)."""
+    kept = (
+        BookingTerms.objects.filter(appointment=appointment).values_list("terms", flat=True).first()
+    )
+    return Terms(**kept) if kept is not None else DEFAULT_TERMS
 
 
 # --- taking it ------------------------------------------------------------------------------
@@ -655,12 +682,13 @@ def settle_visit(*, appointment: Appointment, actor: User | None, status: str) -
     """By the policy: give the deposit back, or keep it, and propose the fee, when a visit is
     cancelled or the client does not come. Runs inside the status change's transaction.
 
-    The moment of the cancellation is the status change's (`updated_at`); it is late when it
-    falls after the window before the start, on the location's wall clock.
+    The terms are those the visit was booked under. The moment of the cancellation is the
+    status change's (`updated_at`); it is late when it falls after the window before the
+    start, on the location's wall clock.
     """
     if status not in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW):
         return
-    terms = terms_of(appointment)
+    terms = booked_terms(appointment)
     when = appointment.updated_at
     no_show = status == AppointmentStatus.NO_SHOW
     late = no_show or when > late_after(

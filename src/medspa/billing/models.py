@@ -372,6 +372,7 @@ class DailyClose(models.Model):
 
 from medspa.billing.card_models import CardOnFile, StripeEvent  # noqa: E402,F401
 from medspa.billing.deposit_models import (  # noqa: E402,F401
+    BookingTerms,
     Deposit,
     DepositStatus,
     FeeKind,
