@@ -11,6 +11,7 @@ from ninja.security import HttpBearer, SessionAuth
 
 from medspa.billing.api import router as billing_router
 from medspa.billing.api_cards import router as cards_router
+from medspa.billing.api_deposits import router as deposits_router
 from medspa.billing.api_plans import router as plans_router
 from medspa.billing.api_promotions import router as promotions_router
 from medspa.billing.api_receipts import router as receipts_router
@@ -113,4 +114,5 @@ api.add_router("/", promotions_router)
 api.add_router("/", cards_router)
 api.add_router("/", plans_router)
 api.add_router("/", receipts_router)
+api.add_router("/", deposits_router)
 api.add_router("/", ledger_router)

@@ -17,6 +17,7 @@ from medspa.scheduling.models import Appointment, ResourceBlock, WorkingHours
 from medspa.scheduling.selectors import Wanted
 from medspa.scheduling.services import book_appointment
 from tests.billing.card_helpers import their_card_ids
+from tests.billing.deposit_helpers import their_deposit_ids
 from tests.billing.helpers import their_billing_ids
 from tests.billing.plan_helpers import their_plan_ids
 from tests.billing.promotion_helpers import their_promotion_ids
@@ -73,6 +74,7 @@ def their_ids(theirs: Clinic) -> dict[str, int]:
         **their_consent_ids(theirs, appointment),
         **their_intake_ids(theirs, appointment),
         **their_ledger_ids(theirs),
+        **their_deposit_ids(theirs),
     }
 
 
@@ -130,6 +132,8 @@ def own_body(ours: Clinic) -> dict[str, Any]:
         "consent_text": "I agree.",
         # The daily close: a till count.
         "counted_cents": 0,
+        # Deposits: the tender a deposit is taken with.
+        "tender": "cash",
         "template": 1,
         # Promotions: a code to apply, a referrer to record.
         "code": "WELCOME10",
@@ -189,6 +193,8 @@ ROUTES_WITHOUT_IDS = {
     # The caller's own organization: tests/billing/test_receipt_pdf.py changes only its own.
     ("GET", "/api/v1/organization/billing-identity"),
     ("PATCH", "/api/v1/organization/billing-identity"),
+    ("GET", "/api/v1/deposits"),  # a list: tests/billing/test_deposits_api.py, the outsider test
+    ("GET", "/api/v1/fees"),  # a list: tests/billing/test_deposits_api.py, the outsider test
 }
 
 

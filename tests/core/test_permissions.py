@@ -15,6 +15,7 @@ from medspa.core.permissions import MATRIX
 from medspa.scheduling.selectors import Wanted
 from medspa.scheduling.services import book_appointment
 from tests.billing.card_helpers import card_names
+from tests.billing.deposit_helpers import deposit_names
 from tests.billing.helpers import billing_names
 from tests.billing.refund_helpers import refund_names
 from tests.clinical.chart_helpers import chart_names
@@ -109,6 +110,17 @@ ROUTES: list[tuple[str, str, str, dict[str, Any] | None]] = [
         "/api/v1/organization/billing-identity",
         {"tax_number": "12-3456789"},
     ),
+    # Deposits and fees (see tests/billing/deposit_helpers.py).
+    ("policies.manage", "PUT", "/api/v1/services/{neurotoxin}/policy", {"no_show_fee_cents": 2500}),
+    (
+        "deposits.take",
+        "POST",
+        "/api/v1/appointments/{deposit_visit}/deposit/payments",
+        {"tender": "cash", "amount_cents": 10000},
+    ),
+    ("deposits.refund", "POST", "/api/v1/deposits/{held_deposit}/refund", {"reason": "Goodwill"}),
+    ("fees.view", "GET", "/api/v1/fees?status=proposed", None),
+    ("fees.decide", "POST", "/api/v1/fees/{fee}/waive", {"reason": "First time: waived"}),
     (
         "aftercare.manage",
         "POST",
@@ -179,6 +191,7 @@ def test_each_role_may_do_exactly_what_the_matrix_says(
         **billing_names(clinic),
         **refund_names(clinic),
         **card_names(clinic),
+        **deposit_names(clinic),
     }
     answers = {}
     for role in Role.values:

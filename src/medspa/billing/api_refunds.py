@@ -107,7 +107,7 @@ class CreditNoteIssuedOut(Schema):
 class CreditMovementOut(Schema):
     at: datetime
     amount_cents: int
-    invoice: int | None  # none for referral credit (earned on another client's invoice)
+    invoice: int | None  # none for referral credit or a deposit given back as credit
     what: str
 
 

@@ -58,7 +58,10 @@ def expected_cash(location: Location, business_date: date) -> int:
         refunded_at__gte=start,
         refunded_at__lt=end,
     ).aggregate(total=Sum("amount_cents"))["total"]
-    return int(taken or 0) - int(given or 0)
+    # Deposits taken in cash or by cheque sit in the same drawer (billing/deposits.py).
+    from medspa.billing.deposits import drawer_deposits
+
+    return int(taken or 0) - int(given or 0) + drawer_deposits(location, start, end)
 
 
 def close_of(location: Location, business_date: date) -> DailyClose | None:
@@ -116,7 +119,7 @@ def close_day(
         raise Invalid.on("date", "A day is closed once it has begun, not before.")
     with transaction.atomic():
         # Lock the location so two closes of the same day queue; the second finds the first.
-        Location.objects.select_for_update().filter(pk=location.pk).first()
+        Location.objects.select_for_update(of=("self",)).filter(pk=location.pk).first()
         if close_of(location, business_date) is not None:
             raise Conflict(
                 f"{location.name} was already closed for {business_date.isoformat()}.",

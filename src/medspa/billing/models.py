@@ -374,6 +374,14 @@ class DailyClose(models.Model):
 
 
 from medspa.billing.card_models import CardOnFile, StripeEvent  # noqa: E402,F401
+from medspa.billing.deposit_models import (  # noqa: E402,F401
+    BookingTerms,
+    Deposit,
+    DepositStatus,
+    FeeKind,
+    FeeStatus,
+    ProposedFee,
+)
 from medspa.billing.plan_models import (  # noqa: E402,F401
     Instalment,
     InstalmentAttempt,

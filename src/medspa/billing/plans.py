@@ -287,7 +287,11 @@ def create_plan(
 
 
 def _locked_plan(plan: PaymentPlan) -> PaymentPlan:
-    return PaymentPlan.objects.select_for_update().select_related("organization").get(pk=plan.pk)
+    return (
+        PaymentPlan.objects.select_for_update(of=("self",))
+        .select_related("organization")
+        .get(pk=plan.pk)
+    )
 
 
 def cancel_plan(
@@ -540,7 +544,7 @@ def _owned(claim: Claim) -> tuple[Instalment, PaymentPlan, Invoice] | None:
     found = Instalment.objects.select_related("plan").get(pk=claim.instalment_id)
     invoice = _locked(found.plan.invoice)
     plan = _locked_plan(found.plan)
-    instalment = Instalment.objects.select_for_update().get(pk=claim.instalment_id)
+    instalment = Instalment.objects.select_for_update(of=("self",)).get(pk=claim.instalment_id)
     if (
         instalment.status != InstalmentStatus.CHARGING
         or instalment.claimed_at != claim.claimed_at
@@ -806,7 +810,7 @@ def resolve_follow_up(
     with transaction.atomic():
         invoice = _locked(follow_up.invoice)
         current = (
-            PaymentFollowUp.objects.select_for_update()
+            PaymentFollowUp.objects.select_for_update(of=("self",))
             .select_related("plan", "organization")
             .get(pk=follow_up.pk)
         )

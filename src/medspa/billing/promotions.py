@@ -252,7 +252,7 @@ def update_promotion_code(
     if unknown:
         raise Invalid.on(sorted(unknown)[0], "This cannot change; create a new code instead.")
     with transaction.atomic():
-        current = PromotionCode.objects.select_for_update().get(pk=promotion.pk)
+        current = PromotionCode.objects.select_for_update(of=("self",)).get(pk=promotion.pk)
         if "description" in changes:
             changes["description"] = _text(
                 changes["description"], "description", required=False, limit=200
@@ -315,7 +315,7 @@ def apply_promotion_code(
         # The code's row is locked (after the invoice's, always in this order) so its count
         # and the client's earlier uses are read and written by one desk at a time.
         promotion = (
-            PromotionCode.objects.select_for_update()
+            PromotionCode.objects.select_for_update(of=("self",))
             .filter(organization_id=current.organization_id, code=text)
             .first()
         )

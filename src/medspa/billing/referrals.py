@@ -66,7 +66,7 @@ def set_referral_programme(
             "An active programme gives credit, a first-visit discount, or both.",
         )
     with transaction.atomic():
-        programme, _ = ReferralProgramme.objects.select_for_update().get_or_create(
+        programme, _ = ReferralProgramme.objects.select_for_update(of=("self",)).get_or_create(
             organization=organization
         )
         was = (
@@ -117,7 +117,7 @@ def set_referrer(*, client: Client, referrer: Client, actor: User | None) -> Ref
         raise Invalid.on("referrer", f"{referrer} was merged into another record; choose that one.")
     with transaction.atomic():
         # The referred client's row is locked: two desks recording at once see one another.
-        Client.objects.select_for_update().filter(pk=client.pk).first()
+        Client.objects.select_for_update(of=("self",)).filter(pk=client.pk).first()
         existing = referral_of(client)
         if existing is not None:
             raise Conflict(
@@ -180,7 +180,7 @@ def grant_referral_credit(
     with credit, for a client nobody referred, or once any other invoice of theirs was paid.
     """
     referral = (
-        Referral.objects.select_for_update()
+        Referral.objects.select_for_update(of=("self",))
         .filter(organization_id=invoice.organization_id, client_id=invoice.client_id)
         .first()
     )

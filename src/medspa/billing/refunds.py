@@ -126,7 +126,10 @@ def credit_balance(client: Client) -> int:
         ),
         "granted_cents",
     )
-    return granted + referred - spent
+    # Deposits given back as account credit (billing/deposits.py) are credit too.
+    from medspa.billing.deposits import credit_from_deposits
+
+    return granted + referred + credit_from_deposits(client.organization_id, client.pk) - spent
 
 
 @dataclass(frozen=True)
@@ -135,13 +138,14 @@ class CreditMovement:
 
     at: datetime
     amount_cents: int
-    # None for referral credit: the invoice that earned it is the referred client's.
+    # None for referral credit (the invoice that earned it is the referred client's) and
+    # for a deposit given back as credit.
     invoice_id: int | None
     what: str
 
 
 def credit_history(client: Client, limit: int = 200) -> list[CreditMovement]:
-    """The client's account credit granted and spent, newest first (three queries)."""
+    """The client's account credit granted and spent, newest first (four queries)."""
     granted = Refund.objects.filter(
         organization_id=client.organization_id, invoice__client=client, tender=ACCOUNT_CREDIT
     ).order_by("-refunded_at", "-id")[:limit]
@@ -170,12 +174,16 @@ def credit_history(client: Client, limit: int = 200) -> list[CreditMovement]:
             for p in spent
         ]
     )
+    # Deposits given back as account credit (billing/deposits.py).
+    from medspa.billing.deposits import credit_movements_from_deposits
+
+    moves += credit_movements_from_deposits(client, limit)
     return sorted(moves, key=lambda m: m.at, reverse=True)[:limit]
 
 
 def lock_client_credit(client: Client) -> int:
     """The client's credit with the client row locked, so two checkouts cannot both spend it."""
-    Client.objects.select_for_update().filter(pk=client.pk).first()
+    Client.objects.select_for_update(of=("self",)).filter(pk=client.pk).first()
     return credit_balance(client)
 
 

@@ -639,6 +639,10 @@ def issue_invoice(*, invoice: Invoice, actor: User | None, now: datetime | None 
         _event(
             current, actor, "invoice_issued", number=current.number, total_cents=current.total_cents
         )
+        # The visit's deposit held pays what it can of the balance (billing/deposits.py).
+        from medspa.billing.deposits import apply_held_deposit
+
+        apply_held_deposit(invoice=current, actor=actor, now=now)
     return current
 
 

@@ -470,7 +470,7 @@ def remove_card_on_file(*, card: CardOnFile, actor: User) -> CardOnFile:
     """
     require(actor, "billing.cards")
     with transaction.atomic():
-        current = CardOnFile.objects.select_for_update().get(pk=card.pk)
+        current = CardOnFile.objects.select_for_update(of=("self",)).get(pk=card.pk)
         if current.is_active:
             current.is_active = False
             current.save(update_fields=["is_active"])

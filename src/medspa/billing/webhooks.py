@@ -48,8 +48,25 @@ def _payment(intent_id: str | None) -> Payment | None:
     )
 
 
+def _deposit_organization(intent_id: str | None) -> Organization | None:
+    """The clinic whose deposit this PaymentIntent paid (billing/deposits.py), if any."""
+    from medspa.billing.deposit_models import Deposit
+
+    found = (
+        Deposit.objects.select_related("organization")
+        .filter(gateway="stripe", reference=intent_id)
+        .first()
+        if intent_id
+        else None
+    )
+    return found.organization if found is not None else None
+
+
 def _payment_succeeded(obj: dict[str, Any]) -> Outcome:
     payment = _payment(obj.get("id"))
+    deposit_of = _deposit_organization(obj.get("id")) if payment is None else None
+    if deposit_of is not None:
+        return "deposit confirmed", None, deposit_of, {}
     if payment is None:
         # Paid at Stripe but not in our books (the desk's request failed after the charge).
         return "paid at Stripe, no payment recorded", None, _organization(obj, None), {}
@@ -67,6 +84,9 @@ def _charge_refunded(obj: dict[str, Any]) -> Outcome:
     payment = _payment(obj.get("payment_intent"))
     at_stripe = int(obj.get("amount_refunded") or 0)
     if payment is None:
+        deposit_of = _deposit_organization(obj.get("payment_intent"))
+        if deposit_of is not None:
+            return "deposit refund confirmed", None, deposit_of, {}
         return "refund of an unknown payment", None, _organization(obj, None), {}
     in_books = Refund.objects.filter(payment=payment).aggregate(s=Sum("amount_cents"))["s"] or 0
     if at_stripe > in_books:

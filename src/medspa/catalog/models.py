@@ -108,3 +108,11 @@ class Product(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+from medspa.catalog.policy_models import (  # noqa: E402,F401
+    BookingPolicy,
+    DepositKind,
+    DepositOutcome,
+    RefundTo,
+)

@@ -67,6 +67,13 @@ MATRIX: dict[str, frozenset[str]] = {
     "billing.identity": MANAGERS,
     # E-mail an issued invoice or receipt to the client: whoever checks them out.
     "billing.send": DESK | {Role.BILLING},
+    # Deposits and cancellation fees: managers set each service's policy; the desk takes
+    # deposits and decides proposed fees; giving a held deposit back is a refund.
+    "policies.manage": MANAGERS,
+    "deposits.take": DESK | {Role.BILLING},
+    "deposits.refund": MANAGERS | {Role.BILLING},
+    "fees.view": DESK | {Role.BILLING},
+    "fees.decide": DESK | {Role.BILLING},
     "aftercare.manage": MANAGERS,
     "aftercare.send": MANAGERS | {Role.PROVIDER},
     "audit.view": MANAGERS,

@@ -104,6 +104,13 @@ def _describe(event: AuditEvent, location: Location, names: dict[int, str]) -> s
             f"Treatment started by a manager's override "
             f"({missing} gate item{'s' if missing != 1 else ''} open)"
         )
+    if event.action.startswith("billing."):
+        # Deposits and fees of the visit (frontdesk/deposit_pages.py words them).
+        from medspa.frontdesk.deposit_pages import describe_event
+
+        told = describe_event(event.action, data, location.organization.currency)
+        if told is not None:
+            return told
     if verb in AppointmentStatus.values:
         label = AppointmentStatus(verb).label
         reason = data.get("reason")

@@ -11,6 +11,7 @@ from medspa.frontdesk import (
     close_pages,
     consent_pages,
     daysheet,
+    deposit_pages,
     identity_pages,
     intake_pages,
     ledger_pages,
@@ -46,4 +47,5 @@ urlpatterns = [
     *consent_pages.urlpatterns,
     *promotion_pages.urlpatterns,
     *card_pages.urlpatterns,
+    *deposit_pages.urlpatterns,
 ]
