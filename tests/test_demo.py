@@ -265,3 +265,23 @@ def test_the_demo_runs_offers_and_rewards_referrals(demo: DemoSummary) -> None:
     assert granted.exists()
     referrer = granted.select_related("referrer").first().referrer  # type: ignore[union-attr]
     assert credit_balance(referrer) >= 0
+
+
+@pytest.mark.django_db
+def test_the_demo_holds_deposits_for_coming_visits_and_fees_for_a_person(
+    demo: DemoSummary,
+) -> None:
+    from medspa.billing.deposit_models import Deposit, DepositStatus, FeeStatus, ProposedFee
+    from medspa.billing.deposits import held_total
+    from medspa.ledger.selectors import trial_balance
+
+    org = Organization.objects.get(slug=DEMO_SLUG)
+    held = Deposit.objects.filter(organization=org, status=DepositStatus.HELD)
+    assert held.exists() and Deposit.objects.filter(status=DepositStatus.DUE).exists()
+    books = trial_balance(org, None, None)
+    row = next(r for r in books.rows if r.key == "deposits_held")
+    assert row.credit_cents - row.debit_cents == held_total(org) > 0
+    # Late cancellations keep their deposit and leave the fee to a person: never charged.
+    proposed = ProposedFee.objects.filter(organization=org, status=FeeStatus.PROPOSED)
+    assert proposed.exists()
+    assert Deposit.objects.filter(organization=org, status=DepositStatus.FORFEITED).exists()

@@ -12,23 +12,36 @@ from tests.e2e.conftest import axe_violations, run_in_demo
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
-# A booked visit of a client with nothing paid yet, its draft invoice built (no chart: the
-# services booked), and a referrer found by a name the desk will type.
+# A new client's first visit (a booked visit handed to a client registered today: the demo's
+# quarter of history leaves no client without a paid invoice), its draft invoice built (no
+# chart: the services booked), and a referrer who has referred nobody yet.
 FIRST_VISIT = """
 from medspa.billing import services
+from medspa.billing.promotion_models import Referral
 from medspa.clients.models import Client
 from medspa.scheduling.models import Appointment
-paid = Client.objects.filter(invoices__status__in=["paid", "refunded"])
 visit = (
     Appointment.objects.filter(status__in=["booked", "confirmed"], chart__isnull=True)
-    .exclude(client__in=paid)
     .exclude(invoices__isnull=False)
     .order_by("start")
     .first()
 )
+new = Client.objects.create(
+    organization=visit.organization, first_name="Noor", last_name="Haddad",
+    email="noor.haddad@example.com",
+)
+Appointment.objects.filter(pk=visit.pk).update(client=new)
+visit.refresh_from_db()
 services.build_invoice_from_chart(appointment=visit, actor=None)
-referrer = Client.objects.exclude(pk=visit.client_id).filter(is_active=True).order_by("id").first()
-found = [visit.pk, visit.client_id, referrer.pk, referrer.last_name, referrer.first_name]
+referrer = (
+    Client.objects.exclude(pk=new.pk)
+    .exclude(pk__in=Referral.objects.values("referrer_id"))
+    .exclude(pk__in=Referral.objects.values("client_id"))
+    .filter(is_active=True)
+    .order_by("id")
+    .first()
+)
+found = [visit.pk, new.pk, referrer.pk, referrer.last_name, referrer.first_name]
 print("|".join(map(str, found)))
 """
 

@@ -38,6 +38,7 @@ from medspa.demo import (
 )
 from medspa.demo.books import check_out_past_visits
 from medspa.demo.clinical_records import add_clinical_records
+from medspa.demo.deposits import set_up_deposits
 from medspa.scheduling import engine
 from medspa.scheduling.models import (
     ACTIVE_STATUSES,
@@ -968,6 +969,7 @@ class _Builder:
         counts = self.write_schedule()
         clinical = add_clinical_records(organization=org, now=self.now, seed=seed)
         clinical |= check_out_past_visits(organization=org, now=self.now, seed=seed)
+        clinical |= set_up_deposits(organization=org, now=self.now, seed=seed)
         summary = self.summary(seed=seed, counts=counts, began=began)
         record_event(
             organization=org,
