@@ -80,6 +80,8 @@ class ScriptedGateway:
     name: str = "stripe"
     declines: set[str] = field(default_factory=set)
     unreachable: int = 0
+    # With `unreachable`: Stripe took the money, and only its answer was lost.
+    charge_before_failing: bool = False
     calls: list[Call] = field(default_factory=list)
     answers: dict[str, GatewayResult] = field(default_factory=dict)
     refunds: list[tuple[str, int, str]] = field(default_factory=list)
@@ -113,6 +115,12 @@ class ScriptedGateway:
             self.unreachable -= 1
             from medspa.core.errors import Conflict
 
+            if self.charge_before_failing and request.idempotency_key not in self.answers:
+                self.answers[request.idempotency_key] = GatewayResult(
+                    status="captured",
+                    reference=f"pi_{len(self.answers) + 1}",
+                    amount_cents=request.amount_cents,
+                )
             raise Conflict("Stripe could not be reached.", code="stripe_unavailable")
         if request.idempotency_key in self.answers:
             return self.answers[request.idempotency_key]

@@ -197,3 +197,51 @@ def test_stripe_s_webhook_recognises_a_deposit_payment(clinic: Clinic, fake: Fak
     stored, new = process_event(event)
     assert new and stored.outcome == "deposit confirmed"
     assert stored.organization == clinic.organization
+
+
+def test_after_a_decline_the_panel_offers_a_fresh_try_and_another_card_pays(
+    clinic: Clinic, fake: FakeStripe
+) -> None:
+    from django.test import Client as HttpClient
+
+    deposit_policy(clinic)
+    client = ClientFactory(organization=clinic.organization)
+    visit = clinic.book(10, client=client)
+    declining = card_for(clinic, client, "pm_card_chargeDeclined")
+    working = card_for(clinic, client)
+    desk = HttpClient()
+    desk.force_login(clinic.users[Role.FRONT_DESK])
+    url = f"/appointments/{visit.pk}/deposit/take"
+    form = {"tender": "card", "amount": "100.00", "idempotency_key": "try-1"}
+
+    refused = desk.post(url, {**form, "card": declining.pk})
+    assert refused.status_code == 422
+    assert 'value="try-1"' not in refused.content.decode()  # a new key for the next try
+    paid = desk.post(url, {**form, "idempotency_key": "try-2", "card": working.pk})
+
+    assert paid.status_code == 200
+    assert Deposit.objects.get().status == DepositStatus.HELD
+
+
+def test_a_deposit_refunded_in_stripe_s_dashboard_is_flagged_not_confirmed(
+    clinic: Clinic, fake: FakeStripe
+) -> None:
+    from medspa.billing.webhooks import process_event
+
+    deposit = card_deposit(clinic, fake)
+    refunded_at_stripe = {
+        "id": "evt_dash",
+        "type": "charge.refunded",
+        "data": {
+            "object": {
+                "id": "ch_1",
+                "payment_intent": deposit.reference,
+                "amount_refunded": deposit.paid_cents,
+            }
+        },
+    }
+
+    stored, new = process_event(refunded_at_stripe)
+
+    assert new and stored.outcome == "deposit refunded at Stripe, not yet in the books"
+    assert stored.organization == clinic.organization

@@ -334,7 +334,8 @@ def test_stripe_unreachable_retries_the_same_attempt_later(
     gateway.unreachable = 1
     run = plans.charge_due_instalments(now=now)
     one = instalments(plan)[0]
-    assert run.unreachable == [one.pk] and one.status == "scheduled" and one.attempt_open
+    # Stripe may have taken it: still in flight, never back among the scheduled ones.
+    assert run.unreachable == [one.pk] and one.status == "charging" and one.attempt_open
     assert "could not be reached" in one.last_error
     wait = settings.MEDSPA_PLAN_UNREACHABLE_RETRY_MINUTES
     assert plans.charge_due_instalments(now=now + timedelta(minutes=wait - 1)).paid == []
@@ -837,3 +838,37 @@ def test_a_card_taken_off_file_is_never_charged_and_a_person_follows_up(
     assert plan.status == PlanStatus.FAILED and "removed from file" in plan.end_reason
     assert PaymentFollowUp.objects.get(plan=plan).status == "open"
     assert instalments(plan)[0].status == InstalmentStatus.FAILED
+
+
+@pytest.mark.parametrize("meanwhile", ["desk pays it all", "the plan is cancelled"])
+def test_a_charge_of_unknown_outcome_is_booked_or_given_back_whatever_happens_meanwhile(
+    clinic: Clinic, gateway: ScriptedGateway, settings: Any, meanwhile: str
+) -> None:
+    now = timezone.now()
+    invoice = owing(clinic)
+    plan = monthly(clinic, invoice, now)
+    # Stripe took the money but its answer never arrived.
+    gateway.unreachable = 1
+    gateway.charge_before_failing = True
+    plans.charge_due_instalments(now=now)
+    if meanwhile == "desk pays it all":
+        invoice.refresh_from_db()
+        pay_at_desk(invoice, invoice.balance_cents)
+    else:
+        plans.cancel_plan(plan=plan, actor=clinic.users["billing"], reason="Paid by cheque")
+    wait = settings.MEDSPA_PLAN_UNREACHABLE_RETRY_MINUTES
+
+    plans.charge_due_instalments(now=now + timedelta(minutes=wait))
+
+    one = instalments(plan)[0]
+    charged = sum(a.amount_cents for a in gateway.charged)
+    booked = sum(
+        Payment.objects.filter(invoice=invoice, kind="card_on_file").values_list(
+            "amount_cents", flat=True
+        )
+    )
+    given_back = sum(amount for _, amount, _ in gateway.refunds)
+    assert charged > 0 and not one.attempt_open
+    assert booked + given_back == charged  # every charged cent booked or refunded
+    books = trial_balance(clinic.organization, None, None)
+    assert books.debit_cents == books.credit_cents

@@ -17,6 +17,7 @@ from medspa.billing.models import Invoice, InvoiceStatus, Payment
 from medspa.billing.promotion_models import Referral
 from medspa.billing.services import TenderIn
 from medspa.clients.models import Client
+from medspa.clients.services import merge_clients
 from medspa.core.errors import Conflict, DomainError, Invalid, NotFound
 from medspa.core.models import AuditEvent, Role
 from medspa.ledger.models import JournalEntry
@@ -323,3 +324,85 @@ def test_credit_is_granted_once_when_an_invoice_is_first_paid_and_the_books_bala
     assert grants == (1 if paid_any else 0)
     assert refunds.credit_balance(referrer) == 2500 * grants
     assert trial_balance(clinic.organization).balanced
+
+
+@pytest.mark.django_db
+def test_a_duplicate_merges_into_a_referred_client_and_the_referral_stays(clinic: Clinic) -> None:
+    friend = ClientFactory(organization=clinic.organization)
+    duplicate = ClientFactory(organization=clinic.organization)
+    referrals.set_referrer(client=clinic.client, referrer=friend, actor=None)
+
+    merge_clients(organization=clinic.organization, actor=None, keep=clinic.client, merge=duplicate)
+
+    assert Referral.objects.get(client=clinic.client).referrer == friend
+
+
+@pytest.mark.django_db
+def test_two_clients_linked_by_a_referral_are_not_merged_and_nothing_moves(clinic: Clinic) -> None:
+    duplicate = ClientFactory(organization=clinic.organization)
+    referrals.set_referrer(client=duplicate, referrer=clinic.client, actor=None)
+
+    with pytest.raises(Conflict, match="links these two clients"):
+        merge_clients(
+            organization=clinic.organization, actor=None, keep=clinic.client, merge=duplicate
+        )
+
+    assert Referral.objects.get(client=duplicate).referrer == clinic.client
+    duplicate.refresh_from_db()
+    assert duplicate.is_active
+
+
+@pytest.mark.django_db
+def test_a_first_invoice_settled_partly_by_a_credit_note_still_earns_the_credit(
+    clinic: Clinic,
+) -> None:
+    programme(clinic)
+    newcomer = ClientFactory(organization=clinic.organization)
+    referrals.set_referrer(client=newcomer, referrer=clinic.client, actor=None)
+    first = issued(clinic, 10, newcomer)
+    services.record_payment(
+        invoice=first,
+        tenders=[TenderIn("cash", first.total_cents - 1000)],
+        idempotency_key=uuid.uuid4().hex,
+        actor=None,
+    )
+
+    refunds.issue_credit_note(
+        invoice=first,
+        amount_cents=1000,
+        reason="Goodwill",
+        actor=None,
+    )
+
+    assert Referral.objects.get(client=newcomer).granted_cents == 2500
+
+
+@pytest.mark.django_db
+def test_a_missing_rewards_account_never_sinks_the_payment_that_completes_the_visit(
+    clinic: Clinic,
+) -> None:
+    from medspa.ledger.models import Account
+
+    programme(clinic)
+    # The bookkeeper numbered an account of their own 6200 before the upgrade.
+    Account.objects.filter(organization=clinic.organization, key="referral_rewards").delete()
+    Account.objects.create(
+        organization=clinic.organization, key=None, number="6200", name="Marketing", type="expense"
+    )
+    newcomer = ClientFactory(organization=clinic.organization)
+    referrals.set_referrer(client=newcomer, referrer=clinic.client, actor=None)
+    first = issued(clinic, 10, newcomer)
+
+    taken = services.record_payment(
+        invoice=first,
+        tenders=[TenderIn("cash", first.total_cents)],
+        idempotency_key=uuid.uuid4().hex,
+        actor=None,
+    )
+
+    assert taken.invoice.status == InvoiceStatus.PAID
+    assert Referral.objects.get(client=newcomer).granted_at is None
+    refused = AuditEvent.objects.get(action="billing.referral_credit_refused")
+    assert "referral_rewards" in refused.data["reason"]
+    books = trial_balance(clinic.organization, None, None)
+    assert books.debit_cents == books.credit_cents

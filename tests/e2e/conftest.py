@@ -47,6 +47,11 @@ def run_in_demo(env: dict[str, str], code: str) -> str:
     return done.stdout.strip().splitlines()[-1]
 
 
+def open_menu(page: Page, name: str) -> None:
+    """Open one of the top bar's menus (Money, Clinic) so its links can be clicked."""
+    page.locator("header.topbar summary", has_text=name).click()
+
+
 def axe_violations(page: Page) -> list[str]:
     """Serious and critical accessibility violations on the page, as readable lines."""
     results = Axe().run(page)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import axe_violations, run_in_demo
+from tests.e2e.conftest import axe_violations, open_menu, run_in_demo
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -42,6 +42,7 @@ def test_billing_reads_the_books(served: str, demo_env: dict[str, str], page: Pa
     page.get_by_label("Password").fill("demo")
     page.get_by_role("button", name="Sign in").click()
 
+    open_menu(page, "Money")
     page.get_by_role("link", name="Books").click()
 
     expect(page.get_by_role("heading", name="Trial balance")).to_be_visible()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import axe_violations, run_in_demo
+from tests.e2e.conftest import axe_violations, open_menu, run_in_demo
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -89,6 +89,7 @@ def test_a_manager_sets_a_service_s_booking_policy(served: str, page: Page) -> N
     page.get_by_label("Email").fill("manager@demo.medspa.example")
     page.get_by_label("Password").fill("demo")
     page.get_by_role("button", name="Sign in").click()
+    open_menu(page, "Clinic")
     page.get_by_role("link", name="Policies").click()
     expect(page.get_by_role("heading", name="Booking policies")).to_be_visible()
     page.get_by_role("link", name="Edit the policy of HydraFacial Signature").click()

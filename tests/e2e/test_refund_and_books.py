@@ -10,7 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import axe_violations, run_in_demo
+from tests.e2e.conftest import axe_violations, open_menu, run_in_demo
 from tests.e2e.test_checkout import DRAFT
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -129,6 +129,7 @@ def test_billing_refunds_part_of_a_visit_and_the_books_balance(
     page.screenshot(path=str(SCREENSHOTS / "daily-close.png"), full_page=True)
 
     # The books: the refund's entry in the journal, and debits equal credits.
+    open_menu(page, "Money")
     page.get_by_role("link", name="Books").click()
     expect(page.get_by_role("heading", name="Trial balance")).to_be_visible()
     expect(page.get_by_role("status").filter(has_text="Debits equal credits")).to_be_visible()

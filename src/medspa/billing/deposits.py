@@ -522,6 +522,11 @@ def apply_held_deposit(*, invoice: Invoice, actor: User | None, now: datetime) -
         else InvoiceStatus.PARTIALLY_PAID
     )
     invoice.save(update_fields=["paid_cents", "status"])
+    if invoice.status == InvoiceStatus.PAID:
+        # The deposit paid the first visit in full: a referrer may be owed their credit.
+        from medspa.billing.referrals import grant_when_paid
+
+        grant_when_paid(invoice=invoice, actor=actor, now=now)
     deposit.applied_cents += amount
     deposit.applied_invoice = invoice
     deposit.applied_entry_id = entry.pk

@@ -148,6 +148,9 @@ def _check_dates(
             raise Invalid.on("dates", "Dates are chosen one by one only with the 'dates' cadence.")
         if first_date is None:
             raise Invalid.on("first_date", "Give the date of the first instalment.")
+        if first_date > today + timedelta(days=MAX_HORIZON_DAYS):
+            # Checked before the schedule is built: a date near year 9999 would overflow it.
+            raise Invalid.on("first_date", "A plan ends within three years.")
         chosen = plan_math.schedule(first_date, _check_count(count), cadence)
     if chosen[0] < today:
         raise Invalid.on(
@@ -448,7 +451,7 @@ def due_instalments(now: datetime) -> QuerySet[Instalment]:
             next_attempt_at__lte=now,
             plan__status=PlanStatus.ACTIVE,
         )
-        | Q(status=InstalmentStatus.CHARGING, claimed_at__lt=lease)
+        | Q(status=InstalmentStatus.CHARGING, claimed_at__lte=lease)
     ).order_by("next_attempt_at", "id")
 
 
@@ -486,7 +489,7 @@ def _claim(instalment_id: int, now: datetime) -> Claim | None:
         elif not (
             instalment.status == InstalmentStatus.CHARGING
             and instalment.claimed_at is not None
-            and instalment.claimed_at < lease
+            and instalment.claimed_at <= lease
         ):
             return None
         # An open attempt (outcome unknown) is tried again under its own number and key.
@@ -684,19 +687,25 @@ def _fail(plan: PaymentPlan, invoice: Invoice, reason: str, now: datetime) -> Pa
 
 
 def _record_unreachable(claim: Claim, error: DomainError, now: datetime) -> None:
-    """The outcome is unknown: try the same attempt (same key) again in a while."""
+    """The outcome is unknown: the same attempt (same amount, card and key) runs again later.
+
+    Stripe may have taken the money, so the instalment stays in flight (`charging`), never
+    back among the scheduled ones: a desk payment, a cancelled plan or a voided invoice
+    meanwhile neither covers nor cancels it. Its claim is dated so that the lease lets the
+    next worker take it up after the retry delay; `_record_paid` then books the charge, or
+    refunds what is no longer owed.
+    """
+    retry = timedelta(minutes=settings.MEDSPA_PLAN_UNREACHABLE_RETRY_MINUTES)
+    lease = timedelta(minutes=settings.MEDSPA_PLAN_CLAIM_LEASE_MINUTES)
     with transaction.atomic():
         owned = _owned(claim)
         if owned is None:
             return
         instalment, _, _ = owned
-        instalment.status = InstalmentStatus.SCHEDULED
-        instalment.claimed_at = None
-        instalment.next_attempt_at = now + timedelta(
-            minutes=settings.MEDSPA_PLAN_UNREACHABLE_RETRY_MINUTES
-        )
+        instalment.claimed_at = now - lease + retry
+        instalment.next_attempt_at = now + retry
         instalment.last_error = error.detail[:300]
-        instalment.save(update_fields=["status", "claimed_at", "next_attempt_at", "last_error"])
+        instalment.save(update_fields=["claimed_at", "next_attempt_at", "last_error"])
         _attempt(claim, now, AttemptOutcome.ERROR, reason=error.detail)
 
 
@@ -716,6 +725,12 @@ def _refund_excess(claim: Claim, result: GatewayResult, excess: int, gateway: An
         )
 
 
+# Stripe's answers about the idempotency key itself, not about the card.
+KEY_CONFLICTS = frozenset(
+    {"idempotency_key_reused", "idempotency_in_progress", "idempotency_error"}
+)
+
+
 def charge_instalment(
     instalment_id: int,
     *,
@@ -731,7 +746,9 @@ def charge_instalment(
         return summary
     outcome = _charge(claim, gateway or plan_gateway())
     if isinstance(outcome, DomainError):
-        if outcome.status == 422:  # Stripe refused the request itself: it will not change
+        # Stripe refused the request itself (it will not change); a key conflict is not a
+        # decline: the first request under the key may have charged, so it is retried.
+        if outcome.status == 422 and outcome.code not in KEY_CONFLICTS:
             _record_declined(claim, outcome.detail, now, summary)
             summary.declined.append(instalment_id)
         else:
@@ -757,6 +774,7 @@ def charge_due_instalments(
     Each instalment is claimed, charged and recorded on its own; one that fails (a bug, the
     database briefly away) is logged and left for the next pass, never stopping the others.
     """
+    fixed = now  # tests pin the clock; the worker reads it afresh for each claim
     now = now or timezone.now()
     summary = RunSummary()
     with audit_context(via="worker"):
@@ -771,7 +789,9 @@ def charge_due_instalments(
             return summary
         for pk in due:
             try:
-                charge_instalment(pk, now=now, gateway=chosen, summary=summary)
+                # A pass may take minutes (slow card networks): each claim is stamped with
+                # the time it is made, so its lease never looks expired the moment it starts.
+                charge_instalment(pk, now=fixed, gateway=chosen, summary=summary)
             except Exception:
                 logger.exception("instalment %s could not be charged", pk)
     return summary

@@ -9,6 +9,7 @@ the `account_credit` tender like credit from a refund. See docs/decisions/0010.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -16,15 +17,18 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from medspa.billing import money
-from medspa.billing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind
+from medspa.billing.models import Invoice, InvoiceLine, InvoiceStatus, LineKind, Payment
 from medspa.billing.promotion_models import Referral, ReferralProgramme
+from medspa.billing.refunds import CREDIT_NOTE_KIND
 from medspa.billing.services import MAX_LINE_CENTS, _event, _locked_draft, _next_position
 from medspa.billing.services import _recalculate as recalculate
 from medspa.clients.models import Client
 from medspa.core.audit import record_event
-from medspa.core.errors import Conflict, FieldError, Invalid, NotFound
+from medspa.core.errors import Conflict, DomainError, FieldError, Invalid, NotFound
 from medspa.core.models import Organization, User
 from medspa.ledger.services import Posting, post_entry
+
+logger = logging.getLogger("medspa.billing")
 
 REFERRAL_SOURCE = "referral"
 # Far deeper than any real chain of referrals; bounds the walk that refuses a circle.
@@ -191,13 +195,18 @@ def grant_referral_credit(
     ).first()
     if programme is None or not programme.referrer_credit_cents:
         return None
+    # Money, not credit notes: an invoice settled only by a credit note was never paid.
+    money_in = Payment.objects.filter(organization_id=invoice.organization_id).exclude(
+        kind=CREDIT_NOTE_KIND
+    )
+    if not money_in.filter(invoice=invoice).exists():
+        return None
     earlier_paid = (
-        Invoice.objects.filter(
-            organization_id=invoice.organization_id,
-            client_id=invoice.client_id,
-            status__in=[InvoiceStatus.PAID, InvoiceStatus.REFUNDED],
+        money_in.filter(
+            invoice__client_id=invoice.client_id,
+            invoice__status__in=[InvoiceStatus.PAID, InvoiceStatus.REFUNDED],
         )
-        .exclude(pk=invoice.pk)
+        .exclude(invoice=invoice)
         .exists()
     )
     if earlier_paid:
@@ -238,6 +247,25 @@ def grant_referral_credit(
         },
     )
     return referral
+
+
+def grant_when_paid(*, invoice: Invoice, actor: User | None, now: datetime) -> None:
+    """Wherever an invoice becomes paid in full (a payment, a deposit applied, a credit note):
+    the referrer's credit, if owed. A refusal (the books miss the account) never sinks the
+    payment that triggered it: it is logged and audited for a person to put right."""
+    try:
+        with transaction.atomic():
+            grant_referral_credit(invoice=invoice, actor=actor, now=now)
+    except DomainError as refusal:
+        logger.warning("referral credit for invoice %s refused: %s", invoice.pk, refusal.detail)
+        record_event(
+            organization=invoice.organization,
+            actor=actor,
+            action="billing.referral_credit_refused",
+            object_type="invoice",
+            object_id=invoice.pk,
+            data={"reason": refusal.detail[:300]},
+        )
 
 
 def first_visit_discount_offer(invoice: Invoice) -> tuple[Referral, int] | None:

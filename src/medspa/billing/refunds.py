@@ -511,6 +511,11 @@ def issue_credit_note(
                 else InvoiceStatus.PARTIALLY_PAID
             )
             current.save(update_fields=["paid_cents", "status"])
+            if current.status == InvoiceStatus.PAID:
+                # Paid in full with the note's help: credit is owed if real money came in.
+                from medspa.billing.referrals import grant_when_paid
+
+                grant_when_paid(invoice=current, actor=actor, now=now)
         if rest:
             assert how is not None
             _give_back(

@@ -798,8 +798,11 @@ def record_payment(
                     kind=kind.kind,
                     amount_cents=tender.amount_cents,
                     gateway=kind.gateway,
-                    # Keep what the desk typed; the gateway's own reference when none was typed.
-                    reference=tender.reference.strip() or result.reference,
+                    # A processor's charge keeps its own reference (refunds and webhooks find
+                    # the charge by it); at the desk, what was typed (slip, cheque number).
+                    reference=result.reference
+                    if kind.gateway != "manual"
+                    else tender.reference.strip() or result.reference,
                     received_at=now,
                     received_by=actor,
                     idempotency_key=key,
@@ -843,9 +846,9 @@ def record_payment(
         if current.status == InvoiceStatus.PAID:
             # Paid in full: a referral programme may owe the client's referrer credit, in
             # this same transaction (billing/referrals.py builds on this module).
-            from medspa.billing.referrals import grant_referral_credit
+            from medspa.billing.referrals import grant_when_paid
 
-            grant_referral_credit(invoice=current, actor=actor, now=now)
+            grant_when_paid(invoice=current, actor=actor, now=now)
         _event(
             current,
             actor,

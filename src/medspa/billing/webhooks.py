@@ -84,9 +84,31 @@ def _charge_refunded(obj: dict[str, Any]) -> Outcome:
     payment = _payment(obj.get("payment_intent"))
     at_stripe = int(obj.get("amount_refunded") or 0)
     if payment is None:
-        deposit_of = _deposit_organization(obj.get("payment_intent"))
-        if deposit_of is not None:
-            return "deposit refund confirmed", None, deposit_of, {}
+        from medspa.billing.deposit_models import Deposit
+
+        intent = obj.get("payment_intent")
+        deposit = (
+            Deposit.objects.select_related("organization")
+            .filter(gateway="stripe", reference=intent)
+            .first()
+            if intent
+            else None
+        )
+        if deposit is not None:
+            # A refund made in Stripe's dashboard (or whose commit was lost) leaves the deposit
+            # held in our books: applied at checkout it would pay with money given back.
+            if at_stripe > deposit.refunded_cents:
+                return (
+                    "deposit refunded at Stripe, not yet in the books",
+                    None,
+                    deposit.organization,
+                    {
+                        "deposit": deposit.pk,
+                        "refunded_at_stripe_cents": at_stripe,
+                        "refunded_in_books_cents": deposit.refunded_cents,
+                    },
+                )
+            return "deposit refund confirmed", None, deposit.organization, {}
         return "refund of an unknown payment", None, _organization(obj, None), {}
     in_books = Refund.objects.filter(payment=payment).aggregate(s=Sum("amount_cents"))["s"] or 0
     if at_stripe > in_books:

@@ -364,8 +364,30 @@ def record_communication_consent(
     return consent
 
 
+def _refuse_rows_linking_both(keep: Client, merge: Client) -> None:
+    """A row that names both clients (one referred the other) would name one client twice."""
+    models: set[Any] = {r.related_model for r in Client._meta.get_fields(include_hidden=True)}
+    for model in models:
+        if model is None or model is Client or model._meta.auto_created:
+            continue
+        names = [
+            f.name
+            for f in model._meta.get_fields()
+            if f.concrete and f.is_relation and f.related_model is Client
+        ]
+        for a in names:
+            for b in names:
+                if a != b and model._base_manager.filter(**{a: merge, b: keep}).exists():
+                    reason = (
+                        f"A {model._meta.verbose_name} links these two clients; resolve it "
+                        "before merging."
+                    )
+                    raise Conflict(reason, [FieldError("merge", reason)], code="merge_conflict")
+
+
 def _move_references(keep: Client, merge: Client) -> dict[str, int]:
     """Point every row that refers to `merge` at `keep`, whichever app it belongs to."""
+    _refuse_rows_linking_both(keep, merge)
     moved: dict[str, int] = {}
     for rel in Client._meta.get_fields(include_hidden=True):
         if not (rel.auto_created and not rel.concrete) or rel.related_model is None:
@@ -383,7 +405,11 @@ def _move_references(keep: Client, merge: Client) -> dict[str, int]:
                 getattr(row, field_name).add(keep)
             count = len(holders)
         else:
-            if rel.one_to_one and related._base_manager.filter(**{field_name: keep}).exists():
+            if (
+                rel.one_to_one
+                and rows.exists()
+                and related._base_manager.filter(**{field_name: keep}).exists()
+            ):
                 reason = f"Both clients have a {related._meta.verbose_name}; resolve it first."
                 raise Conflict(reason, [FieldError("merge", reason)], code="merge_conflict")
             count = rows.update(**{field_name: keep})

@@ -102,9 +102,9 @@ def _section_context(
 def cards_section(request: HttpRequest, client_id: int) -> HttpResponse:
     """The record's "Cards on file" section (loaded by htmx), for roles that see billing."""
     who = page_staff(request, "clients.view")
+    client = _client(who, client_id)  # another organization's client: 404, whatever the role
     if not can(who.user, "billing.view"):
         return HttpResponse("")
-    client = _client(who, client_id)
     return render(request, "frontdesk/cards/_section.html", _section_context(who, client))
 
 

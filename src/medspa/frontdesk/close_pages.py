@@ -61,6 +61,10 @@ def _location(who: Staff, raw: str) -> Location:
     return first
 
 
+# No clinic closed a till before this; a far-past day would only overflow the day links.
+EARLIEST_DAY = date(2000, 1, 1)
+
+
 def _day(raw: str, location: Location) -> tuple[date, str]:
     today = close.local_today(location)
     if not raw:
@@ -71,6 +75,8 @@ def _day(raw: str, location: Location) -> tuple[date, str]:
         return today, "Give a date, e.g. 2026-03-01."
     if wanted > today:
         return today, "A day is closed once it has begun: showing today."
+    if wanted < EARLIEST_DAY:
+        return today, "Give a day from 2000 on: showing today."
     return wanted, ""
 
 
@@ -146,7 +152,7 @@ def _page(
         .order_by("-business_date")[:PAST_CLOSES]
     )
     context: dict[str, Any] = {
-        "nav": "invoices",
+        "nav": "close",
         "location": location,
         "locations": list(locations_for(who.organization)),
         "day": business_date,

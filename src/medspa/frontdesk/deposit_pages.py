@@ -200,6 +200,9 @@ def take(request: HttpRequest, pk: int) -> HttpResponse:
                 "reference": "reference",
             },
         )
+        if refusal.code in ("payment_declined", "card_declined"):
+            # Nothing was taken: the next try (another card, the same one) is a new request.
+            given = {**given, "idempotency_key": ""}
         return _section(request, who, appointment, errors=errors, values=given, status=422)
     notice = "Deposit taken ✓" if not taken.replayed else "Already taken ✓"
     return _section(request, who, appointment, notice=notice)

@@ -69,7 +69,7 @@ def billing_identity(request: HttpRequest) -> HttpResponse:
         for site in locations:
             values.update({f"loc-{site.pk}-{n}": getattr(site, n) for n in LOCATION_FIELDS})
     context = {
-        "nav": "invoices",
+        "nav": "identity",
         "organization": org,
         "org_fields": [
             _field(

@@ -110,6 +110,15 @@ def _accounts_by_key(organization: Organization, keys: set[str]) -> dict[str, Ac
             for a in Account.objects.filter(organization=organization, key__in=keys)
             if a.key
         }
+    missing = sorted(keys - set(found))
+    if missing:
+        # A bookkeeper's own account took the number a new system account needs.
+        raise Invalid(
+            detail=f"The books have no account for {', '.join(missing)}: free its number in "
+            "the chart of accounts, then try again.",
+            errors=[FieldError("postings", f"Unknown account: {', '.join(missing)}.")],
+            code="unknown_account",
+        )
     return found
 
 
