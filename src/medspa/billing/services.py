@@ -8,6 +8,7 @@ issued invoice is never edited (corrections are credit notes, a later part).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,11 +37,13 @@ from medspa.billing.tenders import Tender, register_tender, tender_kinds, tender
 from medspa.catalog.models import Product, ProductCategory
 from medspa.clinical.models import Chart, ChartStatus
 from medspa.core.audit import record_event
-from medspa.core.errors import Conflict, FieldError, Invalid, NotFound
+from medspa.core.errors import Conflict, DomainError, FieldError, Invalid, NotFound
 from medspa.core.models import Location, Organization, User
 from medspa.ledger.models import JournalEntry
 from medspa.ledger.services import Posting, post_entry, reverse_entry
 from medspa.scheduling.models import Appointment, AppointmentStatus, Resource
+
+logger = logging.getLogger("medspa.billing")
 
 MAX_LINES = 200
 MAX_LINE_CENTS = 10_000_000_00  # ten million a line: far above any sale, far below overflow
@@ -706,6 +709,164 @@ def _check_tenders(tenders: Sequence[TenderIn]) -> list[tuple[TenderIn, Tender]]
     return checked
 
 
+def goes_through_a_processor(tenders: Sequence[TenderIn]) -> bool:
+    """Whether a payment charges a card through a processor (Stripe), not only the desk."""
+    return any(
+        (kind := tender_named(t.kind)) is not None and kind.gateway != "manual" for t in tenders
+    )
+
+
+def _replay_or_refuse(
+    current: Invoice,
+    checked: Sequence[tuple[TenderIn, Tender]],
+    tenders: Sequence[TenderIn],
+    key: str,
+) -> PaymentTaken | None:
+    """The first payment under this key (a replay), or None when this one may be taken.
+
+    Refuses, under the invoice's lock: the key used for another payment, an invoice that
+    takes no payment, tenders above what is owed, a tender kind's own check (credit).
+    """
+    earlier = list(
+        Payment.objects.filter(
+            organization_id=current.organization_id, idempotency_key=key
+        ).order_by("split_index")
+    )
+    if earlier:
+        if not _same_request(earlier, current, tenders):
+            raise Invalid.on(
+                "Idempotency-Key",
+                "This Idempotency-Key was already used with a different payment.",
+                code="idempotency_key_reused",
+            )
+        return PaymentTaken(invoice=current, payments=earlier, replayed=True)
+    if current.status not in PAYABLE:
+        state = (
+            "has not been issued"
+            if current.is_draft
+            else f"is {current.get_status_display().lower()}"
+        )
+        raise Conflict(
+            f"Invoice {current.display_number} {state}: it takes no payment.",
+            [FieldError("invoice", "Nothing to pay on this invoice.")],
+            code="invoice_not_payable",
+        )
+    total = sum(t.amount_cents for t, _ in checked)
+    if total > current.balance_cents:
+        raise Invalid.on(
+            "tenders",
+            f"The tenders add up to {money.format_cents(total, current.currency)}, more than "
+            f"the {money.format_cents(current.balance_cents, current.currency)} owed.",
+            code="overpayment",
+        )
+    # A kind's check sees its tenders' sum: two credit tenders must not each spend it all.
+    per_kind: dict[str, tuple[Tender, int]] = {}
+    for tender, kind in checked:
+        _, so_far = per_kind.get(kind.kind, (kind, 0))
+        per_kind[kind.kind] = (kind, so_far + tender.amount_cents)
+    for kind, amount in per_kind.values():
+        if kind.check is not None:
+            kind.check(current, amount)
+    return None
+
+
+def _charge_request(
+    current: Invoice, tender: TenderIn, kind: Tender, key: str, index: int
+) -> ChargeRequest:
+    return ChargeRequest(
+        amount_cents=tender.amount_cents,
+        currency=current.currency,
+        tender=kind.kind,
+        idempotency_key=f"{key}:{index}",
+        organization_id=current.organization_id,
+        description=f"Invoice {current.display_number}",
+        reference=tender.reference.strip(),
+        card=tender.card,
+        client_id=current.client_id,
+    )
+
+
+def _declined(kind: Tender, index: int, result: GatewayResult) -> Conflict:
+    return Conflict(
+        f"The {kind.label.lower()} payment was declined: {result.failure_reason}",
+        [FieldError(f"tenders.{index}", "Declined.")],
+        code="payment_declined",
+    )
+
+
+# Refusals of the recording step after which the charge must stay: the same key is being
+# recorded by a twin request, which owns that very charge (the processor deduplicates keys).
+KEEP_CHARGE = frozenset({"idempotency_in_progress"})
+
+
+def _charge_then_record(
+    *,
+    invoice: Invoice,
+    tenders: Sequence[TenderIn],
+    checked: Sequence[tuple[TenderIn, Tender]],
+    key: str,
+    actor: User | None,
+    now: datetime,
+) -> PaymentTaken:
+    """A card through a processor: checked under the lock, charged with no transaction open
+    (a slow card network never holds the books' locks), then recorded.
+
+    The processor's charge is keyed by the payment's Idempotency-Key, so a retry after a
+    crash between the two steps charges nothing new and records the first charge. When the
+    recording is refused (the desk took the balance meanwhile, the invoice was voided), the
+    charge is given back before the refusal is answered.
+    """
+    with transaction.atomic():
+        current = _locked(invoice)
+        replay = _replay_or_refuse(current, checked, tenders, key)
+    if replay is not None:
+        return replay
+    charged: dict[int, GatewayResult] = {}
+    for index, (tender, kind) in enumerate(checked):
+        if kind.gateway == "manual":
+            continue
+        result = gateway_named(kind.gateway).authorize(
+            _charge_request(current, tender, kind, key, index)
+        )
+        if not result.succeeded:
+            raise _declined(kind, index, result)
+        charged[index] = result
+    try:
+        return record_payment(
+            invoice=invoice,
+            tenders=tenders,
+            idempotency_key=key,
+            actor=actor,
+            now=now,
+            charged=charged,
+        )
+    except DomainError as refusal:
+        if refusal.code not in KEEP_CHARGE:
+            _give_charges_back(checked, charged, key)
+        raise
+
+
+def _give_charges_back(
+    checked: Sequence[tuple[TenderIn, Tender]], charged: Mapping[int, GatewayResult], key: str
+) -> None:
+    for index, result in charged.items():
+        kind = checked[index][1]
+        try:
+            gateway_named(kind.gateway).refund(
+                reference=result.reference,
+                amount_cents=result.amount_cents,
+                idempotency_key=f"{key}:{index}:undo",
+            )
+        except DomainError:
+            # The webhook reports it as "paid at Stripe, no payment recorded" for a person.
+            logger.exception(
+                "charge %s (%s cents) taken but not recorded, and not refunded: refund it at "
+                "the processor",
+                result.reference,
+                result.amount_cents,
+            )
+
+
 def record_payment(
     *,
     invoice: Invoice,
@@ -728,69 +889,27 @@ def record_payment(
     now = now or timezone.now()
     key = client_key(idempotency_key) if charged is None else idempotency_key
     checked = _check_tenders(tenders)
+    if (
+        charged is None
+        and any(kind.gateway != "manual" for _, kind in checked)
+        and not transaction.get_connection().in_atomic_block
+    ):
+        return _charge_then_record(
+            invoice=invoice, tenders=tenders, checked=checked, key=key, actor=actor, now=now
+        )
     with transaction.atomic():
         current = _locked(invoice)
-        earlier = list(
-            Payment.objects.filter(
-                organization_id=current.organization_id, idempotency_key=key
-            ).order_by("split_index")
-        )
-        if earlier:
-            if not _same_request(earlier, current, tenders):
-                raise Invalid.on(
-                    "Idempotency-Key",
-                    "This Idempotency-Key was already used with a different payment.",
-                    code="idempotency_key_reused",
-                )
-            return PaymentTaken(invoice=current, payments=earlier, replayed=True)
-        if current.status not in PAYABLE:
-            state = (
-                "has not been issued"
-                if current.is_draft
-                else f"is {current.get_status_display().lower()}"
-            )
-            raise Conflict(
-                f"Invoice {current.display_number} {state}: it takes no payment.",
-                [FieldError("invoice", "Nothing to pay on this invoice.")],
-                code="invoice_not_payable",
-            )
+        replay = _replay_or_refuse(current, checked, tenders, key)
+        if replay is not None:
+            return replay
         total = sum(t.amount_cents for t, _ in checked)
-        if total > current.balance_cents:
-            raise Invalid.on(
-                "tenders",
-                f"The tenders add up to {money.format_cents(total, current.currency)}, more than "
-                f"the {money.format_cents(current.balance_cents, current.currency)} owed.",
-                code="overpayment",
-            )
-        # A kind's check sees its tenders' sum: two credit tenders must not each spend it all.
-        per_kind: dict[str, tuple[Tender, int]] = {}
-        for tender, kind in checked:
-            _, so_far = per_kind.get(kind.kind, (kind, 0))
-            per_kind[kind.kind] = (kind, so_far + tender.amount_cents)
-        for kind, amount in per_kind.values():
-            if kind.check is not None:
-                kind.check(current, amount)
         payments: list[Payment] = []
         for index, (tender, kind) in enumerate(checked):
             result = (charged or {}).get(index) or gateway_named(kind.gateway).authorize(
-                ChargeRequest(
-                    amount_cents=tender.amount_cents,
-                    currency=current.currency,
-                    tender=kind.kind,
-                    idempotency_key=f"{key}:{index}",
-                    organization_id=current.organization_id,
-                    description=f"Invoice {current.display_number}",
-                    reference=tender.reference.strip(),
-                    card=tender.card,
-                    client_id=current.client_id,
-                )
+                _charge_request(current, tender, kind, key, index)
             )
             if not result.succeeded:
-                raise Conflict(
-                    f"The {kind.label.lower()} payment was declined: {result.failure_reason}",
-                    [FieldError(f"tenders.{index}", "Declined.")],
-                    code="payment_declined",
-                )
+                raise _declined(kind, index, result)
             payments.append(
                 Payment(
                     organization_id=current.organization_id,

@@ -1,0 +1,101 @@
+"""A card through Stripe is charged with no transaction open, then booked: a slow card network
+never holds the books, a retry charges once, and a charge the books refuse is given back."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import transaction
+
+from medspa.billing import services, stripe_gateway
+from medspa.billing.gateways import CardRef, ChargeRequest, GatewayResult
+from medspa.billing.models import InvoiceStatus, Payment
+from medspa.billing.services import TenderIn
+from medspa.core.errors import DomainError
+from medspa.core.models import Role
+from medspa.ledger.selectors import trial_balance
+from tests.billing.card_helpers import keep_card, stripe_on
+from tests.billing.fake_stripe import FakeStripe
+from tests.billing.refund_helpers import issued
+from tests.conftest import Clinic, build_clinic
+
+__all__ = ["stripe_on"]
+
+
+@pytest.fixture
+def shop(transactional_db: None) -> Clinic:
+    """A clinic whose every write commits, as at a real desk (no test transaction around)."""
+    return build_clinic("Lumen")
+
+
+@pytest.fixture
+def in_transaction_at_charge(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
+    """Whether a database transaction was open each time Stripe was asked to charge."""
+    seen: list[bool] = []
+    original = stripe_gateway.StripeGateway.authorize
+
+    def spy(self: Any, request: ChargeRequest) -> GatewayResult:
+        seen.append(transaction.get_connection().in_atomic_block)
+        return original(self, request)
+
+    monkeypatch.setattr(stripe_gateway.StripeGateway, "authorize", spy)
+    yield seen
+
+
+def on_file(shop: Clinic, amount: int) -> TenderIn:
+    card = keep_card(shop.client, shop.users[Role.FRONT_DESK])
+    return TenderIn("card_on_file", amount, card=CardRef(card_on_file_id=card.pk))
+
+
+def test_the_card_is_charged_outside_the_books_and_a_retry_books_it_once(
+    shop: Clinic, stripe_on: FakeStripe, in_transaction_at_charge: list[bool]
+) -> None:
+    invoice = issued(shop, 10, shop.client)
+    tender = on_file(shop, invoice.total_cents)
+    key = uuid.uuid4().hex
+
+    first = services.record_payment(
+        invoice=invoice, tenders=[tender], idempotency_key=key, actor=None
+    )
+    again = services.record_payment(
+        invoice=invoice, tenders=[tender], idempotency_key=key, actor=None
+    )
+
+    assert in_transaction_at_charge == [False]  # the replay never reached Stripe
+    assert first.invoice.status == InvoiceStatus.PAID and again.replayed
+    assert len(stripe_on.posts_to("/v1/payment_intents")) == 1
+    assert Payment.objects.filter(invoice=invoice).count() == 1
+
+
+def test_a_charge_the_books_refuse_is_given_back_before_the_refusal(
+    shop: Clinic, stripe_on: FakeStripe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    invoice = issued(shop, 10, shop.client)
+    tender = on_file(shop, invoice.total_cents)
+    original = stripe_gateway.StripeGateway.authorize
+
+    def desk_takes_cash_meanwhile(self: Any, request: ChargeRequest) -> GatewayResult:
+        result = original(self, request)
+        services.record_payment(
+            invoice=invoice,
+            tenders=[TenderIn("cash", invoice.total_cents)],
+            idempotency_key=uuid.uuid4().hex,
+            actor=None,
+        )
+        return result
+
+    monkeypatch.setattr(stripe_gateway.StripeGateway, "authorize", desk_takes_cash_meanwhile)
+
+    with pytest.raises(DomainError) as refused:
+        services.record_payment(
+            invoice=invoice, tenders=[tender], idempotency_key=uuid.uuid4().hex, actor=None
+        )
+
+    assert refused.value.code == "invoice_not_payable"  # the desk was paid meanwhile
+    assert len(stripe_on.posts_to("/v1/refunds")) == 1  # the card's money went back
+    assert list(Payment.objects.filter(invoice=invoice).values_list("kind", flat=True)) == ["cash"]
+    books = trial_balance(shop.organization, None, None)
+    assert books.debit_cents == books.credit_cents
