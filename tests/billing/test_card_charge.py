@@ -99,3 +99,33 @@ def test_a_charge_the_books_refuse_is_given_back_before_the_refusal(
     assert list(Payment.objects.filter(invoice=invoice).values_list("kind", flat=True)) == ["cash"]
     books = trial_balance(shop.organization, None, None)
     assert books.debit_cents == books.credit_cents
+
+
+def test_a_deposit_on_the_card_is_charged_outside_the_books_and_once(
+    shop: Clinic, stripe_on: FakeStripe, in_transaction_at_charge: list[bool]
+) -> None:
+    from medspa.billing.deposit_models import DepositStatus
+    from medspa.billing.deposits import take_deposit
+    from tests.billing.deposit_helpers import deposit_of_visit, deposit_policy
+
+    deposit_policy(shop)
+    deposit = deposit_of_visit(shop.book(10, client=shop.client))
+    card = keep_card(shop.client, shop.users[Role.FRONT_DESK])
+
+    def take() -> None:
+        take_deposit(
+            deposit=deposit,
+            tender="card_on_file",
+            amount_cents=deposit.amount_cents,
+            card=card,
+            idempotency_key="deposit-try-1",
+            actor=shop.users[Role.FRONT_DESK],
+        )
+
+    take()
+    take()
+
+    deposit.refresh_from_db()
+    assert deposit.status == DepositStatus.HELD
+    assert in_transaction_at_charge == [False]
+    assert len(stripe_on.posts_to("/v1/payment_intents")) == 1

@@ -281,6 +281,10 @@ def take_deposit(
         )
         return 201, DepositOut.from_orm(taken.deposit).model_dump(mode="json")
 
+    if deposits.charges_a_card(payload.tender):
+        # Charged before the books' transaction opens; take_deposit is keyed on its own.
+        status, body = act()
+        return _json(status, body)
     status, body = run_idempotent(
         organization=who.organization,
         key=key,

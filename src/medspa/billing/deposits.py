@@ -35,7 +35,7 @@ from medspa.billing.deposit_models import (
     FeeKind,
     ProposedFee,
 )
-from medspa.billing.gateways import CardRef, ChargeRequest, gateway_named
+from medspa.billing.gateways import CardRef, ChargeRequest, GatewayResult, gateway_named
 from medspa.billing.models import Invoice, InvoiceStatus, Payment
 from medspa.billing.refunds import CreditMovement
 from medspa.billing.services import (
@@ -48,7 +48,7 @@ from medspa.catalog.policies import policies_for
 from medspa.catalog.policy_models import BookingPolicy, DepositKind, DepositOutcome, RefundTo
 from medspa.clients.models import Client
 from medspa.core.audit import record_event
-from medspa.core.errors import Conflict, FieldError, Invalid
+from medspa.core.errors import Conflict, DomainError, FieldError, Invalid
 from medspa.core.models import Location, Organization, User
 from medspa.core.permissions import require
 from medspa.core.selectors import get_owned
@@ -316,6 +316,80 @@ def _locked(deposit: Deposit) -> Deposit:
     )
 
 
+def _replay_or_refuse(
+    current: Deposit, *, key: str, tender: str, amount_cents: int
+) -> DepositTaken | None:
+    """The deposit as first taken under this key (a replay), or None when it may be taken.
+
+    Refuses, under the deposit's lock: the key used otherwise, a closed visit, a deposit
+    already paid, any amount but what is due.
+    """
+    if current.idempotency_key == key:
+        if current.tender != tender or current.paid_cents != amount_cents:
+            raise Invalid.on(
+                "Idempotency-Key",
+                "This Idempotency-Key was already used with a different deposit payment.",
+                code="idempotency_key_reused",
+            )
+        return DepositTaken(current, replayed=True)
+    if Deposit.objects.filter(
+        organization_id=current.organization_id, idempotency_key=key
+    ).exists():
+        raise Invalid.on(
+            "Idempotency-Key",
+            "This Idempotency-Key was already used with another deposit.",
+            code="idempotency_key_reused",
+        )
+    visit = current.appointment
+    if current.status == DepositStatus.CANCELLED or visit.status not in OPEN_VISITS:
+        raise Conflict(
+            f"The visit is {visit.get_status_display().lower()}: its deposit is not taken.",
+            [FieldError("appointment", "No deposit is due for this visit.")],
+            code="visit_not_open",
+        )
+    if current.status != DepositStatus.DUE:
+        raise Conflict(
+            f"This deposit was already paid ({current.get_status_display().lower()}).",
+            [FieldError("amount_cents", "Already paid.")],
+            code="deposit_already_paid",
+        )
+    if amount_cents != current.amount_cents:
+        raise Invalid.on(
+            "amount_cents",
+            f"The deposit is {_money(current.amount_cents, current.currency)}: take exactly that.",
+            code="deposit_amount",
+        )
+    return None
+
+
+def charges_a_card(tender: str) -> bool:
+    """Whether a deposit tender is a card charged through Stripe (not the desk's terminal)."""
+    kind = tender_named(tender)
+    return kind is not None and kind.gateway == "stripe"
+
+
+def _locked_free(deposit: Deposit) -> Deposit:
+    """The deposit as it stands, read without a lock (the charge runs outside transactions)."""
+    return Deposit.objects.select_related("organization", "appointment", "client").get(
+        pk=deposit.pk
+    )
+
+
+def _give_charge_back(result: Any, key: str) -> None:
+    """A deposit charged but refused by the books (taken meanwhile, the visit cancelled)."""
+    try:
+        gateway_named("stripe").refund(
+            reference=result.reference,
+            amount_cents=result.amount_cents,
+            idempotency_key=f"deposit-{key}:undo",
+        )
+    except DomainError:
+        logger.exception(
+            "deposit charge %s taken but not recorded, and not refunded: refund it at Stripe",
+            result.reference,
+        )
+
+
 def take_deposit(
     *,
     deposit: Deposit,
@@ -326,6 +400,7 @@ def take_deposit(
     reference: str = "",
     card: CardOnFile | None = None,
     now: datetime | None = None,
+    charged: GatewayResult | None = None,
 ) -> DepositTaken:
     """Take the visit's deposit whole: cash, cheque, the terminal, or the card on file.
 
@@ -341,46 +416,50 @@ def take_deposit(
     slip = _text(reference, "reference", required=False)
     if type(amount_cents) is not int or amount_cents <= 0:
         raise Invalid.on("amount_cents", "Give the amount in whole cents, above zero.")
+    if (
+        kind.gateway == "stripe"
+        and charged is None
+        and not transaction.get_connection().in_atomic_block
+    ):
+        # The card is charged with no transaction open (a slow card network never holds the
+        # books), under the desk's key: a retry charges nothing new and books the first.
+        with transaction.atomic():
+            replay = _replay_or_refuse(
+                _locked(deposit), key=key, tender=tender, amount_cents=amount_cents
+            )
+        if replay is not None:
+            return replay
+        first = _charge_card(_locked_free(deposit), card, amount_cents, key)
+        if not first.succeeded or first.status != "captured":
+            raise Conflict(
+                f"The {kind.label.lower()} deposit was declined: {first.failure_reason}",
+                [FieldError("tender", "Declined.")],
+                code="payment_declined",
+            )
+        try:
+            return take_deposit(
+                deposit=deposit,
+                tender=tender,
+                amount_cents=amount_cents,
+                idempotency_key=key,
+                actor=actor,
+                reference=reference,
+                card=card,
+                now=now,
+                charged=first,
+            )
+        except DomainError as refusal:
+            if refusal.code != "idempotency_in_progress":
+                _give_charge_back(first, key)
+            raise
     with transaction.atomic():
         current = _locked(deposit)
-        if current.idempotency_key == key:
-            if current.tender != tender or current.paid_cents != amount_cents:
-                raise Invalid.on(
-                    "Idempotency-Key",
-                    "This Idempotency-Key was already used with a different deposit payment.",
-                    code="idempotency_key_reused",
-                )
-            return DepositTaken(current, replayed=True)
-        if Deposit.objects.filter(
-            organization_id=current.organization_id, idempotency_key=key
-        ).exists():
-            raise Invalid.on(
-                "Idempotency-Key",
-                "This Idempotency-Key was already used with another deposit.",
-                code="idempotency_key_reused",
-            )
+        replay = _replay_or_refuse(current, key=key, tender=tender, amount_cents=amount_cents)
+        if replay is not None:
+            return replay
         visit = current.appointment
-        if current.status == DepositStatus.CANCELLED or visit.status not in OPEN_VISITS:
-            raise Conflict(
-                f"The visit is {visit.get_status_display().lower()}: its deposit is not taken.",
-                [FieldError("appointment", "No deposit is due for this visit.")],
-                code="visit_not_open",
-            )
-        if current.status != DepositStatus.DUE:
-            raise Conflict(
-                f"This deposit was already paid ({current.get_status_display().lower()}).",
-                [FieldError("amount_cents", "Already paid.")],
-                code="deposit_already_paid",
-            )
-        if amount_cents != current.amount_cents:
-            raise Invalid.on(
-                "amount_cents",
-                f"The deposit is {_money(current.amount_cents, current.currency)}: take "
-                "exactly that.",
-                code="deposit_amount",
-            )
         if kind.gateway == "stripe":
-            result = _charge_card(current, card, amount_cents, key)
+            result = charged or _charge_card(current, card, amount_cents, key)
         else:
             if card is not None:
                 raise Invalid.on("card", "A card on file is charged with the 'card' tender.")
