@@ -62,6 +62,8 @@ class DemoSummary:
     by_status: dict[str, int] = field(default_factory=dict)
     # Appointments (not counting cancelled ones) per open day, over the days up to today.
     per_open_day: dict[str, float] = field(default_factory=dict)
+    # Clinical records and the books: charts, invoices, payments, refunds, closes, deposits.
+    records: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
 

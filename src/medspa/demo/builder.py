@@ -14,7 +14,7 @@ import time as clock
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -970,7 +970,9 @@ class _Builder:
         clinical = add_clinical_records(organization=org, now=self.now, seed=seed)
         clinical |= check_out_past_visits(organization=org, now=self.now, seed=seed)
         clinical |= set_up_deposits(organization=org, now=self.now, seed=seed)
-        summary = self.summary(seed=seed, counts=counts, began=began)
+        summary = replace(
+            self.summary(seed=seed, counts=counts, began=began), records=dict(clinical)
+        )
         record_event(
             organization=org,
             actor=None,

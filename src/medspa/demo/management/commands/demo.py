@@ -85,6 +85,8 @@ class Command(BaseCommand):
             extra = f" ({per_day} a day it was open, not counting cancelled)" if per_day else ""
             write(f"    {name}: {count}{extra}")
         write("    " + ", ".join(f"{status} {n}" for status, n in s.by_status.items()))
+        if s.records:
+            write("  " + ", ".join(f"{what} {n}" for what, n in s.records.items()))
 
     def _logins(self) -> None:
         self.stdout.write(f"Demo logins (password '{DEMO_PASSWORD}'):")
