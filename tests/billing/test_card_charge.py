@@ -129,3 +129,45 @@ def test_a_deposit_on_the_card_is_charged_outside_the_books_and_once(
     assert deposit.status == DepositStatus.HELD
     assert in_transaction_at_charge == [False]
     assert len(stripe_on.posts_to("/v1/payment_intents")) == 1
+
+
+@pytest.mark.parametrize("test_card", ["pm_card_visa", "pm_card_chargeDeclined"])
+def test_a_confirmed_fee_is_charged_after_its_invoice_commits(
+    shop: Clinic, stripe_on: FakeStripe, in_transaction_at_charge: list[bool], test_card: str
+) -> None:
+    from medspa.billing.deposit_models import FeeStatus, ProposedFee
+    from medspa.billing.fees import confirm_fee
+    from medspa.billing.models import Invoice, InvoiceStatus
+    from tests.billing.deposit_helpers import cancel, deposit_policy
+    from tests.billing.test_deposits_stripe import card_for
+
+    deposit_policy(shop, deposit_kind="none")
+    card = card_for(shop, shop.client, test_card)
+    cancel(shop.book(10, client=shop.client), shop, hours_before=2)
+    fee = ProposedFee.objects.get()
+
+    def confirm() -> ProposedFee:
+        return confirm_fee(
+            fee=fee,
+            actor=shop.users[Role.FRONT_DESK],
+            method="card",
+            card=card,
+            idempotency_key="fee-1",
+        )
+
+    if test_card == "pm_card_visa":
+        confirm()
+        confirm()  # a double tap
+        fee.refresh_from_db()
+        assert fee.status == FeeStatus.CHARGED and fee.invoice is not None
+        assert fee.invoice.status == InvoiceStatus.PAID
+        assert len(stripe_on.posts_to("/v1/payment_intents")) == 1
+    else:
+        with pytest.raises(DomainError):
+            confirm()
+        fee.refresh_from_db()
+        assert (fee.status, fee.invoice) == (FeeStatus.PROPOSED, None)
+        assert set(Invoice.objects.values_list("status", flat=True)) == {InvoiceStatus.VOID}
+    assert in_transaction_at_charge == [False]
+    books = trial_balance(shop.organization, None, None)
+    assert books.debit_cents == books.credit_cents

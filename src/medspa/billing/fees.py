@@ -19,8 +19,16 @@ from medspa.billing.card_models import CardOnFile
 from medspa.billing.deposit_models import FeeStatus, ProposedFee
 from medspa.billing.deposits import _event
 from medspa.billing.models import Invoice, LineKind
-from medspa.billing.services import _text, add_line, client_key, issue_invoice
-from medspa.core.errors import Conflict, FieldError, Invalid
+from medspa.billing.services import (
+    TenderIn,
+    _text,
+    add_line,
+    client_key,
+    issue_invoice,
+    record_payment,
+    void_invoice,
+)
+from medspa.core.errors import Conflict, DomainError, FieldError, Invalid
 from medspa.core.models import Organization, User
 from medspa.core.permissions import require
 from medspa.core.selectors import get_owned
@@ -90,6 +98,9 @@ def confirm_fee(
     key = client_key(idempotency_key)
     if method not in FEE_METHODS:
         raise Invalid.on("method", f"Choose one of: {', '.join(FEE_METHODS)}.")
+    # Called by a request (no transaction open): a card is charged after the fee's invoice
+    # commits, so a slow card network never holds the invoice numbers' lock.
+    outer = transaction.get_connection().in_atomic_block
     with transaction.atomic():
         current = _locked_fee(fee)
         if current.idempotency_key == key:
@@ -118,7 +129,10 @@ def confirm_fee(
             unit_price_cents=current.amount_cents,
         )
         issued = issue_invoice(invoice=invoice, actor=actor, now=now)
-        if card is not None:
+        # From a request, the invoice commits first and the card is charged after, with no
+        # transaction open; inside a caller's transaction, it is charged here.
+        charge_after = card is not None and not outer
+        if card is not None and not charge_after:
             from medspa.billing.stripe_gateway import take_card_payment
 
             take_card_payment(
@@ -130,7 +144,10 @@ def confirm_fee(
                 card=card,
             )
             issued.refresh_from_db()
-        current.status = FeeStatus.CHARGED if card is not None else FeeStatus.INVOICED
+        # Until the card answers, a fee to charge after the commit stands as invoiced.
+        current.status = (
+            FeeStatus.CHARGED if card is not None and not charge_after else FeeStatus.INVOICED
+        )
         current.invoice = issued
         current.card = card
         current.decided_at = now
@@ -145,6 +162,58 @@ def confirm_fee(
             invoice=issued.pk,
             amount_cents=current.amount_cents,
         )
+    if charge_after:
+        assert card is not None
+        return _charge_confirmed_fee(current, card=card, actor=actor, key=key, now=now)
+    return current
+
+
+def _charge_confirmed_fee(
+    fee: ProposedFee, *, card: CardOnFile, actor: User, key: str, now: datetime
+) -> ProposedFee:
+    """The fee's invoice is issued; charge the card. A decline voids that invoice and leaves
+    the fee proposed, as if nothing was decided; a replay of the key charges once."""
+    from medspa.billing.gateways import CardRef
+
+    assert fee.invoice is not None
+    try:
+        record_payment(
+            invoice=fee.invoice,
+            tenders=[
+                TenderIn("card_on_file", fee.amount_cents, card=CardRef(card_on_file_id=card.pk))
+            ],
+            idempotency_key=key,
+            actor=actor,
+            now=now,
+        )
+    except DomainError:
+        with transaction.atomic():
+            current = _locked_fee(fee)
+            void_invoice(
+                invoice=fee.invoice, actor=actor, reason="Fee card declined: fee still proposed"
+            )
+            current.status = FeeStatus.PROPOSED
+            current.invoice = None
+            current.card = None
+            current.decided_at = None
+            current.decided_by = None
+            current.idempotency_key = ""
+            current.save(
+                update_fields=[
+                    "status",
+                    "invoice",
+                    "card",
+                    "decided_at",
+                    "decided_by",
+                    "idempotency_key",
+                ]
+            )
+        raise
+    with transaction.atomic():
+        current = _locked_fee(fee)
+        current.status = FeeStatus.CHARGED
+        current.save(update_fields=["status"])
+        _event(current, actor, "fee_charged", invoice=fee.invoice.pk, card=card.pk)
     return current
 
 
