@@ -63,7 +63,7 @@ def require_configured() -> None:
         raise not_set_up()
 
 
-STRIPE_TIMEOUT_SECONDS = (5.0, 20.0)  # (connect, read)
+STRIPE_TIMEOUT_SECONDS = (5, 20)  # (connect, read), whole seconds
 
 
 def stripe_client() -> stripe.StripeClient:
