@@ -16,12 +16,15 @@ from tests.e2e.test_front_desk import assert_accessible, shot, sign_in
 
 BOSTON = ZoneInfo("America/New_York")
 # Jenna Park's next neurotoxin visit without a chart, in treatment (set directly: the demo's
-# day may not be today, and the treatment gate is not what this test is about).
+# day may not be today, and the treatment gate is not what this test is about). Her service
+# comes first in the visit, so the chart is hers to sign (a facial first would be another
+# provider's chart).
 CHECKED_IN_VISIT = """
 from medspa.scheduling.models import Appointment, AppointmentService
 line = (
     AppointmentService.objects.filter(
         provider__name="Jenna Park",
+        position=0,
         service__name__startswith="Neurotoxin",
         appointment__status__in=["booked", "confirmed", "checked_in"],
         appointment__chart__isnull=True,
