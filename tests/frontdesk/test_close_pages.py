@@ -124,3 +124,24 @@ def test_the_close_page_takes_a_bounded_number_of_queries(
         page = desk.get(f"/close/?location={clinic.location.pk}&date={today}")
 
     assert page.status_code == 200 and page.content.decode().count("Closed ✓") == 1
+
+
+def test_cash_deposits_taken_today_show_as_their_own_line_of_the_drawer(clinic: Clinic) -> None:
+    from medspa.billing.deposits import take_deposit
+    from tests.billing.deposit_helpers import deposit_of_visit, deposit_policy
+
+    today = a_day_at_the_desk(clinic)
+    deposit_policy(clinic)
+    take_deposit(
+        deposit=deposit_of_visit(clinic.book(15)),
+        tender="cash",
+        amount_cents=10000,
+        idempotency_key=uuid.uuid4().hex,
+        actor=clinic.users[Role.FRONT_DESK],
+    )
+
+    body = signed_in(clinic).get(f"/close/?location={clinic.location.pk}&date={today}")
+    text = body.content.decode()
+
+    assert "Deposits (cash, cheques)" in text and "100.00" in text
+    assert '<dd class="total" id="expected">700.00 USD</dd>' in text  # 600.00 + the deposit

@@ -133,6 +133,12 @@ def held_total(organization: Organization) -> int:
 def drawer_deposits(location: Location, start: datetime, end: datetime) -> int:
     """Deposits taken into the drawer (cash, cheques) at the location in [start, end), less
     those handed back from it: the daily close expects them in the till."""
+    taken, given = drawer_deposit_totals(location, start, end)
+    return taken - given
+
+
+def drawer_deposit_totals(location: Location, start: datetime, end: datetime) -> tuple[int, int]:
+    """Deposits taken into the drawer and handed back from it in [start, end): (in, out)."""
     from medspa.billing.close import drawer_kinds
 
     kinds = drawer_kinds()
@@ -143,7 +149,7 @@ def drawer_deposits(location: Location, start: datetime, end: datetime) -> int:
     given = mine.filter(
         refunded_at__gte=start, refunded_at__lt=end, refund_method=RefundTo.ORIGINAL
     ).aggregate(s=Sum("refunded_cents"))["s"]
-    return int(taken or 0) - int(given or 0)
+    return int(taken or 0), int(given or 0)
 
 
 def credit_from_deposits(organization_id: int, client_id: int) -> int:

@@ -23,6 +23,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
 from medspa.billing import close
+from medspa.billing.deposits import drawer_deposit_totals
 from medspa.billing.models import DailyClose, Payment, Refund
 from medspa.core.errors import DomainError
 from medspa.core.idempotency import run_idempotent
@@ -81,7 +82,8 @@ def _day(raw: str, location: Location) -> tuple[date, str]:
 
 
 def drawer_lines(location: Location, business_date: date) -> list[DrawerLine]:
-    """Cash and cheques taken and refunded that local day, per tender (two queries)."""
+    """Cash and cheques taken and refunded that local day, per tender, and deposits (four
+    queries)."""
     start, end = close.day_window(location, business_date)
     kinds = close.drawer_kinds()
     cur = location.organization.currency
@@ -109,7 +111,7 @@ def drawer_lines(location: Location, business_date: date) -> list[DrawerLine]:
         .annotate(total=Sum("amount_cents"))
         .values_list("tender", "total")
     )
-    return [
+    lines = [
         DrawerLine(
             label=_tender_label(kind),
             taken=decimal_text(int(taken.get(kind) or 0), cur),
@@ -120,6 +122,18 @@ def drawer_lines(location: Location, business_date: date) -> list[DrawerLine]:
         )
         for kind in kinds
     ]
+    # Deposits paid in cash or by cheque sit in the same drawer: the lines add up to what
+    # the close expects.
+    deposits_in, deposits_out = drawer_deposit_totals(location, start, end)
+    if deposits_in or deposits_out:
+        lines.append(
+            DrawerLine(
+                label="Deposits (cash, cheques)",
+                taken=decimal_text(deposits_in, cur),
+                refunded=f"\u2212{decimal_text(deposits_out, cur)}" if deposits_out else "—",
+            )
+        )
+    return lines
 
 
 def day_link(location: Location, day: date) -> str:
