@@ -254,6 +254,22 @@ def test_issuing_is_refused_when_the_minimum_is_no_longer_met(clinic: Clinic) ->
         services.issue_invoice(invoice=invoice, actor=None)
 
 
+def test_issuing_is_refused_while_a_code_takes_nothing_and_the_client_keeps_it(
+    clinic: Clinic,
+) -> None:
+    code(clinic, "SERUM5", amount_cents=500, applies_to="retail")
+    invoice = draft(clinic)
+    serum = retail(invoice, 4000)
+    apply(invoice, "SERUM5")
+    services.remove_line(invoice=invoice, line=serum, actor=None)
+
+    with pytest.raises(Invalid, match="SERUM5 takes nothing off"):
+        services.issue_invoice(invoice=invoice, actor=None)
+
+    invoice.refresh_from_db()
+    assert invoice.is_draft
+
+
 def test_a_manager_cannot_lower_the_limit_below_the_uses(clinic: Clinic) -> None:
     made = code(clinic, max_redemptions=5)
     apply(draft(clinic), "WELCOME10")

@@ -462,7 +462,9 @@ def promotions_on(invoice: Invoice) -> list[PromotionRedemption]:
 
 
 def check_before_issue(invoice: Invoice, lines: list[InvoiceLine]) -> None:
-    """Refuse to issue while a code's minimum spend is no longer met (lines were removed)."""
+    """Refuse to issue while a code's minimum spend is no longer met, or the code covers
+    nothing any more (lines were removed): issuing would spend a client's once-only code on
+    no discount."""
     applied = [line for line in lines if line.source_type == PROMOTION_SOURCE]
     if not applied:
         return
@@ -470,7 +472,16 @@ def check_before_issue(invoice: Invoice, lines: list[InvoiceLine]) -> None:
     charges = [line for line in lines if line.kind in CHARGE_KINDS]
     for line in applied:
         promotion = codes.get(line.source_id or 0)
-        if promotion is None or not promotion.minimum_spend_cents:
+        if promotion is None:
+            continue
+        if line.amount_cents == 0:
+            raise Invalid.on(
+                "lines",
+                f"{promotion.code} takes nothing off this invoice any more: remove the code "
+                "(the client keeps it for another visit) before issuing.",
+                code="promotion_takes_nothing",
+            )
+        if not promotion.minimum_spend_cents:
             continue
         spend = sum(
             c.amount_cents
