@@ -25,6 +25,7 @@ jenna = User.objects.get(email="provider@demo.medspa.example")
 line = (
     AppointmentService.objects.filter(
         provider__user=jenna,
+        position=0,  # her service first: the chart is hers to sign
         service__name__startswith="Neurotoxin",
         appointment__status__in=["booked", "confirmed"],
         appointment__chart__isnull=True,
