@@ -177,8 +177,20 @@ def _refunds(
 ) -> int:
     """A returned retail product back to the tender it was paid with, or goodwill credit."""
     given = 0
+    # The client comes back on a later day the desk was open (during its takings), never on
+    # a day the clinic was closed: a drawer that only paid out cannot be counted.
+    open_days: dict[int, list[tuple[date, datetime]]] = {}
+    for (location_id, day), last in sorted(days.items()):
+        open_days.setdefault(location_id, []).append((day, last))
     for invoice, paid_at in returns:
-        when = paid_at + timedelta(days=rng.randint(1, 6), hours=rng.randint(0, 3))
+        later = [
+            last
+            for day, last in open_days.get(invoice.location_id, [])
+            if day > paid_at.astimezone(invoice.location.zone).date()
+        ][:6]
+        if not later:
+            continue
+        when = rng.choice(later) - timedelta(minutes=rng.randint(5, 90))
         if when >= now:
             continue
         invoice.refresh_from_db()  # paid since it was issued
@@ -212,10 +224,14 @@ def _refunds(
     return given
 
 
-TILL_REASONS = (
+# Why a till is off, by the sign of the difference.
+TILL_SHORT = (
     "Change given twice for one cash payment",
-    "A cheque counted twice at the previous close",
     "Coins short after making change all day",
+)
+TILL_OVER = (
+    "A cash tip left in the drawer instead of the tip jar",
+    "A client's change not handed back; the client was called",
 )
 
 
@@ -236,12 +252,17 @@ def _close_days(
             continue  # today's till is still open: the desk closes it tonight
         expected = till.expected_cash(location, business_date)
         drift = rng.choice((-2_000, -500, -100, 100, 1_000)) if rng.random() < 0.06 else 0
+        if expected + drift < 0:
+            drift = 0  # nothing in the drawer to miscount
         counted = max(expected + drift, 0)
+        why = rng.choice(TILL_SHORT if counted < expected else TILL_OVER) if drift else ""
+        if expected < 0:
+            why = "Cash refund paid from the float; the float was topped up from the safe"
         till.close_day(
             location=location,
             business_date=business_date,
             counted_cents=counted,
-            explanation=rng.choice(TILL_REASONS) if counted != expected else "",
+            explanation=why,
             actor=desk,
             now=min(last + timedelta(hours=1), now),
         )
