@@ -29,6 +29,7 @@ line = (
         appointment__status__in=["booked", "confirmed", "checked_in"],
         appointment__chart__isnull=True,
     )
+    .exclude(service__name__icontains="touch-up")  # a paid treatment, not the free check
     .order_by("appointment__start")
     .first()
 )
