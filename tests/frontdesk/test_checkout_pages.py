@@ -253,3 +253,49 @@ def test_the_checkout_page_and_the_list_take_a_bounded_number_of_queries(
     assert page.status_code == listing.status_code == 200
     assert listing.content.decode().count('class="status-badge invoice-draft"') == 4
     assert 'aria-current="page">Invoices' in listing.content.decode()
+
+
+def test_the_client_s_account_credit_is_a_tender_of_the_form_when_there_is_some(
+    clinic: Clinic,
+) -> None:
+    import uuid
+
+    from medspa.billing import refunds
+    from tests.billing.refund_helpers import issued, paid
+
+    earlier = paid(clinic, ("cash", 45000), client=clinic.client)
+    desk = signed_in(clinic)
+    owing = issued(clinic, 13, clinic.client)
+    page = desk.get(f"/invoices/{owing.pk}/").content.decode()
+    assert 'name="amount_account_credit"' not in page  # no credit yet
+    refunds.refund_invoice(
+        invoice=earlier,
+        amount_cents=5000,
+        method="account_credit",
+        reason="Goodwill",
+        idempotency_key=uuid.uuid4().hex,
+        actor=None,
+    )
+
+    page = desk.get(f"/invoices/{owing.pk}/").content.decode()
+    assert 'name="amount_account_credit"' in page and "50.00 available" in page
+    too_much = desk.post(
+        f"/invoices/{owing.pk}/pay",
+        {"idempotency_key": "k-1", "amount_card_external": "", "amount_account_credit": "60.00"},
+    )
+    assert too_much.status_code == 422 and Payment.objects.filter(invoice=owing).count() == 0
+    desk.post(
+        f"/invoices/{owing.pk}/pay",
+        {
+            "idempotency_key": "k-2",
+            "amount_card_external": "400.00",
+            "amount_account_credit": "50.00",
+        },
+    )
+
+    owing.refresh_from_db()
+    assert owing.status == InvoiceStatus.PAID
+    assert sorted(owing.payments.values_list("kind", flat=True)) == [
+        "account_credit",
+        "card_external",
+    ]

@@ -25,7 +25,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from medspa.billing import services
 from medspa.billing.models import PAYABLE, Invoice, InvoiceLine, InvoiceStatus, LineKind
 from medspa.billing.referrals import first_visit_discount_offer
-from medspa.billing.selectors import invoice_detail, invoice_of, invoices_for
+from medspa.billing.selectors import (
+    account_credit_available,
+    invoice_detail,
+    invoice_of,
+    invoices_for,
+)
 from medspa.billing.tenders import tender_named
 from medspa.catalog.models import Product, ProductCategory
 from medspa.clients.models import Client
@@ -41,6 +46,14 @@ from medspa.scheduling.models import Appointment, Resource, ResourceKind
 PAGE_SIZE = 50
 # The tenders the desk takes in one form, in the order shown: the terminal first (most visits).
 DESK_TENDERS = ("card_external", "cash", "cheque")
+ACCOUNT_CREDIT = "account_credit"
+
+
+def desk_tenders(credit_cents: int) -> tuple[str, ...]:
+    """The form's tenders: account credit too when the client has some to spend."""
+    return (*DESK_TENDERS, ACCOUNT_CREDIT) if credit_cents > 0 else DESK_TENDERS
+
+
 REFERENCE_LABELS = {"card_external": "Terminal reference", "cheque": "Cheque number"}
 _AMOUNT = re.compile(r"^\d{1,9}(?:\.\d{1,2})?$")
 _PERCENT = re.compile(r"^\d{1,3}(?:\.\d{1,2})?$")
@@ -157,6 +170,10 @@ def _checkout_page(
     may_checkout = can(who.user, "billing.checkout")
     draft = invoice.is_draft
     payable = invoice.status in PAYABLE
+    pay_errors = (errors or {}).get("pay", {})
+    # The client's account credit (refunds, referrals, deposits given back) is a tender when
+    # there is some to spend.
+    credit = account_credit_available(invoice.client) if payable and may_checkout else 0
     payments = list(invoice.payments.all())
     visit = (
         Appointment.objects.filter(organization=who.organization, pk=invoice.appointment_id)
@@ -209,8 +226,12 @@ def _checkout_page(
                     decimal_text(invoice.balance_cents, currency) if i == 0 else "",
                 ),
                 "reference": values.get(f"reference_{kind}", ""),
+                "error": pay_errors.get(f"amount_{kind}", ""),
+                "reference_error": pay_errors.get(f"reference_{kind}", ""),
+                # Account credit shows what the client has to spend.
+                "available": decimal_text(credit, currency) if kind == ACCOUNT_CREDIT else "",
             }
-            for i, kind in enumerate(DESK_TENDERS)
+            for i, kind in enumerate(desk_tenders(credit))
         ],
     }
     context.update(card_pages.tender_context(who, invoice, values))
@@ -495,13 +516,14 @@ def pay(request: HttpRequest, pk: int) -> HttpResponse:
     """One payment over the tenders filled in; the form's key makes a double tap pay once."""
     who, invoice = _act(request, pk)
     names = ["idempotency_key"]
-    for kind in DESK_TENDERS:
+    posted_kinds = desk_tenders(1)  # credit is checked by the payment itself, under lock
+    for kind in posted_kinds:
         names += [f"amount_{kind}", f"reference_{kind}"]
     given = _posted(request, *names, *card_pages.CARD_FIELDS)
     errors: dict[str, str] = {}
     tenders: list[services.TenderIn] = []
     rows: list[str] = []
-    for kind in DESK_TENDERS:
+    for kind in posted_kinds:
         raw = given[f"amount_{kind}"]
         if not raw or raw in ("0", "0.00"):
             continue
