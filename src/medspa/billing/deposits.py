@@ -42,6 +42,7 @@ from medspa.billing.services import (
     INTERNAL_KEY_PREFIX,
     _text,
     client_key,
+    give_charge_back,
 )
 from medspa.billing.tenders import tender_named
 from medspa.catalog.policies import policies_for
@@ -381,21 +382,6 @@ def _locked_free(deposit: Deposit) -> Deposit:
     )
 
 
-def _give_charge_back(result: Any, key: str) -> None:
-    """A deposit charged but refused by the books (taken meanwhile, the visit cancelled)."""
-    try:
-        gateway_named("stripe").refund(
-            reference=result.reference,
-            amount_cents=result.amount_cents,
-            idempotency_key=f"deposit-{key}:undo",
-        )
-    except DomainError:
-        logger.exception(
-            "deposit charge %s taken but not recorded, and not refunded: refund it at Stripe",
-            result.reference,
-        )
-
-
 def take_deposit(
     *,
     deposit: Deposit,
@@ -456,7 +442,9 @@ def take_deposit(
             )
         except DomainError as refusal:
             if refusal.code != "idempotency_in_progress":
-                _give_charge_back(first, key)
+                give_charge_back(
+                    gateway="stripe", result=first, idempotency_key=f"deposit-{key}:undo"
+                )
             raise
     with transaction.atomic():
         current = _locked(deposit)

@@ -850,21 +850,27 @@ def _give_charges_back(
     checked: Sequence[tuple[TenderIn, Tender]], charged: Mapping[int, GatewayResult], key: str
 ) -> None:
     for index, result in charged.items():
-        kind = checked[index][1]
-        try:
-            gateway_named(kind.gateway).refund(
-                reference=result.reference,
-                amount_cents=result.amount_cents,
-                idempotency_key=f"{key}:{index}:undo",
-            )
-        except DomainError:
-            # The webhook reports it as "paid at Stripe, no payment recorded" for a person.
-            logger.exception(
-                "charge %s (%s cents) taken but not recorded, and not refunded: refund it at "
-                "the processor",
-                result.reference,
-                result.amount_cents,
-            )
+        give_charge_back(
+            gateway=checked[index][1].gateway, result=result, idempotency_key=f"{key}:{index}:undo"
+        )
+
+
+def give_charge_back(*, gateway: str, result: GatewayResult, idempotency_key: str) -> None:
+    """Refund a charge the books refused to record; a failure is logged for a person (the
+    webhook also reports it as "paid at Stripe, no payment recorded")."""
+    try:
+        gateway_named(gateway).refund(
+            reference=result.reference,
+            amount_cents=result.amount_cents,
+            idempotency_key=idempotency_key,
+        )
+    except DomainError:
+        logger.exception(
+            "charge %s (%s cents) taken but not recorded, and not refunded: refund it at the "
+            "processor",
+            result.reference,
+            result.amount_cents,
+        )
 
 
 def record_payment(
